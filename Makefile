@@ -1,0 +1,114 @@
+# CAAS Edge build. `make` builds into build/, `make SAN=1` into build/san/ with ASan+UBSan,
+# `make test` runs every test (unit, sanitizer, interop, fuzz smoke), `make demo` runs the demo.
+# Every external library comes through pkg-config.
+
+SAN ?= 0
+V ?= 0
+BUILD := build
+ifeq ($(SAN),1)
+BUILD := build/san
+endif
+FUZZ_BUILD := build/fuzz
+
+CC ?= gcc
+CLANG ?= clang
+PKG_CONFIG ?= pkg-config
+
+# Libraries, by what needs them.
+MEDIA_PKGS := libavformat libavcodec libavutil libswscale
+TEST_PKGS := cmocka
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Idataplane
+LDFLAGS ?=
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
+
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+say =
+endif
+
+# --- the protocol library (no DPDK) -------------------------------------------------------------
+RTP_SRCS := $(wildcard dataplane/rtp/*.c)
+RTP_OBJS := $(RTP_SRCS:%.c=$(BUILD)/obj/%.o)
+RTP_LIB := $(BUILD)/libcaasrtp.a
+
+# --- tests ----------------------------------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+INTEROP_BIN := $(BUILD)/tests/rtp_interop
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+
+.SECONDARY:
+.PHONY: all unit fuzz-bins test fuzz demo setup clean format
+all: $(RTP_LIB) $(INTEROP_BIN)
+unit: $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@
+
+$(RTP_LIB): $(RTP_OBJS)
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lm
+
+$(BUILD)/obj/tests/unit/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+
+$(INTEROP_BIN): $(BUILD)/obj/tests/integration/rtp_interop.o $(RTP_LIB)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MEDIA_PKGS)) -lm
+
+$(BUILD)/obj/tests/integration/rtp_interop.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(MEDIA_PKGS))
+
+# --- fuzzing: clang + libFuzzer, with ASan and UBSan ----------------------------------------------
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Idataplane -MMD -MP \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CLANG,$<)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_RTP_OBJS)
+	$(call say,LD,$@)$(CLANG) -fsanitize=fuzzer,address,undefined $^ -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+# --- entry points ---------------------------------------------------------------------------------
+setup:
+	$(Q)scripts/setup.sh
+
+test: setup
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)tests/run.sh
+
+fuzz: setup
+	$(Q)$(MAKE) --no-print-directory fuzz-bins
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh
+
+demo: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
