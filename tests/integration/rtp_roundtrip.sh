@@ -15,9 +15,10 @@ ns=caas-rtp-$$
 work=$(mktemp -d)
 port=40000
 
+. "$root/scripts/lib.sh"
+
 cleanup() {
-	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
+	netns_down "$ns"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,23 +40,10 @@ field() { sed -n "s/^$1=//p" "$2"; }
 inns() { ip netns exec "$ns" "$@"; }
 
 [ -x "$tool" ] || { echo "not ok 1 - $tool is not built"; exit 1; }
-ip netns add "$ns" && inns ip link set lo up || { echo "not ok 1 - cannot create netns"; exit 1; }
-
-# Test clips, made once: 2 s of 720p30, a keyframe every second, B-frames as x264/x265 like.
-mkdir -p "$media"
-[ -s "$media/h264.mp4" ] || ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
-	-t 2 -c:v libx264 -preset veryfast -g 30 -pix_fmt yuv420p "$media/h264.mp4"
-[ -s "$media/h265.mp4" ] || ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
-	-t 2 -c:v libx265 -preset veryfast -x265-params log-level=error:keyint=30 -pix_fmt yuv420p \
-	-tag:v hvc1 "$media/h265.mp4"
-
-wait_udp() { # port: until something in the namespace listens on it
-	for _ in $(seq 100); do
-		inns ss -uln | grep -q ":$1 " && return 0
-		sleep 0.05
-	done
-	return 1
-}
+netns_up "$ns" || { echo "not ok 1 - cannot create netns"; exit 1; }
+# 2 s of 720p30, a keyframe every second, B-frames as x264/x265 like them.
+make_clip h264 "$media/h264.mp4" && make_clip h265 "$media/h265.mp4" ||
+	{ echo "not ok 1 - cannot encode the test clips"; exit 1; }
 
 # FFmpeg sends, we receive. Args: codec, case name, extra recv args, extra ffmpeg args.
 ffmpeg_to_us() {
@@ -64,7 +52,7 @@ ffmpeg_to_us() {
 	inns "$tool" recv --codec "$codec" --to 127.0.0.1:$port --out "$out.annexb" \
 		--idle-ms 3000 $recv_args >"$out.txt" 2>"$out.err" &
 	local pid=$!
-	wait_udp $port
+	wait_udp "$ns" $port
 	inns ffmpeg -nostdin -v error -re -i "$media/$codec.mp4" -an $ff_args -f rtp \
 		-rtpflags send_bye -pkt_size 1200 rtp://127.0.0.1:$port >/dev/null 2>"$out.fferr"
 	wait $pid
@@ -79,7 +67,7 @@ us_to_ffmpeg() {
 	inns ffmpeg -nostdin -y -v error -protocol_whitelist file,udp,rtp -buffer_size 16777216 \
 		-i "$out.sdp" -fps_mode passthrough -f framemd5 "$out.md5" 2>"$out.fferr" &
 	local pid=$!
-	wait_udp $port
+	wait_udp "$ns" $port
 	inns "$tool" send --codec "$codec" --input "$media/$codec.mp4" --to 127.0.0.1:$port \
 		--speed 2 $send_args >"$out.txt" 2>"$out.err"
 	wait $pid
@@ -87,8 +75,7 @@ us_to_ffmpeg() {
 }
 
 for codec in h264 h265; do
-	expect=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries \
-		stream=nb_read_frames -of csv=p=0 "$media/$codec.mp4")
+	expect=$(count_frames "$media/$codec.mp4")
 	check "$codec: the test clip has frames ($expect)" "${expect:-0}" -gt 0
 
 	# Parameter sets only in the SDP, as FFmpeg sends an MP4 with -c copy.
@@ -103,8 +90,7 @@ for codec in h264 h265; do
 	check "$codec ffmpeg->us: no broken or malformed access units" \
 		"$(field broken "$o.txt")$(field malformed "$o.txt")" = 00
 	check "$codec ffmpeg->us: RTCP BYE from FFmpeg parsed" "$(field bye "$o.txt")" = 1
-	probed=$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 \
-		"$o.annexb" 2>/dev/null)
+	probed=$(count_frames "$o.annexb")
 	check "$codec: our Annex-B output is read by ffprobe as $expect frames ($probed)" \
 		"${probed:-0}" = "$expect"
 
