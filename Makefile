@@ -16,12 +16,13 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries, by what needs them.
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
-TEST_PKGS := cmocka
+MGMT_PKGS := jansson
+TEST_PKGS := cmocka $(MGMT_PKGS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Idataplane
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Idataplane -I.
 LDFLAGS ?=
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -42,6 +43,20 @@ RTP_SRCS := $(wildcard dataplane/rtp/*.c)
 RTP_OBJS := $(RTP_SRCS:%.c=$(BUILD)/obj/%.o)
 RTP_LIB := $(BUILD)/libcaasrtp.a
 
+# --- management plane: control protocol, command registry, caasctl --------------------------------
+MGMT_SRCS := $(filter-out mgmt/caasctl.c,$(wildcard mgmt/*.c))
+MGMT_OBJS := $(MGMT_SRCS:%.c=$(BUILD)/obj/%.o)
+MGMT_LIB := $(BUILD)/libcaasmgmt.a
+CAASCTL := $(BUILD)/caasctl
+
+$(BUILD)/obj/mgmt/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(MGMT_PKGS))
+
+$(MGMT_LIB): $(MGMT_OBJS)
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(MGMT_LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS))
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -52,7 +67,7 @@ FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(INTEROP_BIN)
+all: $(RTP_LIB) $(INTEROP_BIN) $(if $(wildcard mgmt/caasctl.c),$(CAASCTL))
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -62,7 +77,7 @@ $(BUILD)/obj/%.o: %.c
 $(RTP_LIB): $(RTP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB))
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lm
 
