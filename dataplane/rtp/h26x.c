@@ -6,6 +6,9 @@
 
 #include "bytes.h"
 
+/* A sequence jump this large either way is a new numbering, not loss or reordering. */
+#define H26X_RESYNC 3000
+
 static const uint8_t start_code[4] = {0, 0, 0, 1};
 
 bool h26x_is_keyframe_type(enum h26x_codec c, uint8_t type)
@@ -69,6 +72,47 @@ int h26x_annexb_next(const uint8_t **pos, const uint8_t *end, const uint8_t **na
 			*pos = next;
 			return 1;
 		}
+	}
+}
+
+static void scan_nal(enum h26x_codec c, const uint8_t *nal, size_t len, struct h26x_scan *out)
+{
+	if (len < h26x_nal_hdr_len(c))
+		return;
+	uint8_t type = h26x_nal_type(c, nal);
+	if (h26x_is_keyframe_type(c, type))
+		out->keyframe = true;
+	int slot = h26x_ps_slot(c, type);
+	if (slot >= 0 && len <= UINT16_MAX) {
+		out->ps[slot] = nal;
+		out->ps_len[slot] = (uint16_t)len;
+	}
+}
+
+void h26x_scan_payload(enum h26x_codec c, const uint8_t *p, size_t len, struct h26x_scan *out)
+{
+	size_t hl = h26x_nal_hdr_len(c);
+	memset(out, 0, sizeof(*out));
+	if (len < hl + 1)
+		return;
+	uint8_t type = h26x_nal_type(c, p);
+	uint8_t agg = c == H26X_H264 ? H264_NAL_STAP_A : H265_NAL_AP;
+	uint8_t fu = c == H26X_H264 ? H264_NAL_FU_A : H265_NAL_FU;
+	if (type == agg) {
+		for (size_t off = hl; len - off >= 2;) {
+			size_t n = rd_be16(p + off);
+			if (n > len - off - 2)
+				break;
+			scan_nal(c, p + off + 2, n, out);
+			off += 2 + n;
+		}
+	} else if (type == fu) {
+		uint8_t fuh = p[hl];
+		uint8_t inner = c == H26X_H264 ? (fuh & 0x1f) : (fuh & 0x3f);
+		if ((fuh & 0x80) && h26x_is_keyframe_type(c, inner))
+			out->keyframe = true;
+	} else if (c == H26X_H264 ? (type >= 1 && type <= 23) : type < H265_NAL_AP) {
+		scan_nal(c, p, len, out);
 	}
 }
 
@@ -157,6 +201,17 @@ static int put_nal(struct h26x_depkt *d, const uint8_t *nal, size_t len)
 	return rc;
 }
 
+/* A NAL unit header that may also be sent on its own: F clear, H.264 types 1..23, H.265 types
+ * below 48 with TemporalId > 0. */
+static bool nal_hdr_ok(enum h26x_codec c, const uint8_t *h)
+{
+	if (h[0] & 0x80)
+		return false;
+	if (c == H26X_H264)
+		return (h[0] & 0x1f) >= 1 && (h[0] & 0x1f) <= 23;
+	return (h[1] & 0x07) != 0 && ((h[0] >> 1) & 0x3f) < H265_NAL_AP;
+}
+
 /* STAP-A (H.264) or AP (H.265): hdr_len bytes of header, then 16-bit sizes and NAL units.
  * The whole packet is checked before anything is added. */
 static int put_aggregate(struct h26x_depkt *d, const uint8_t *p, size_t len)
@@ -169,7 +224,7 @@ static int put_aggregate(struct h26x_depkt *d, const uint8_t *p, size_t len)
 		if (end - r < 2)
 			return -EBADMSG;
 		size_t n = rd_be16(r);
-		if (n < hl || n > (size_t)(end - r - 2) || (r[2] & 0x80))
+		if (n < hl || n > (size_t)(end - r - 2) || !nal_hdr_ok(d->codec, r + 2))
 			return -EBADMSG;
 		r += 2 + n;
 	}
@@ -303,10 +358,12 @@ static int au_close(struct h26x_depkt *d, struct h26x_au *out)
 
 	uint8_t *base = au_base(d), *start = base;
 	out->params_inserted = false;
-	if (d->keyframe && (d->flags & H26X_DEPKT_INSERT_PARAMS)) {
-		/* Prepend into the headroom, last first, so the order is VPS, SPS, PPS. */
+	bool carries_ps = d->has_ps[H26X_PS_VPS] || d->has_ps[H26X_PS_SPS] || d->has_ps[H26X_PS_PPS];
+	if (d->keyframe && !carries_ps && (d->flags & H26X_DEPKT_INSERT_PARAMS)) {
+		/* Prepend into the headroom, last first, so the order is VPS, SPS, PPS. A keyframe
+		 * that carries some parameter sets is left alone: the order would be wrong. */
 		for (int slot = H26X_PS_COUNT - 1; slot >= 0; slot--) {
-			if (d->has_ps[slot] || d->ps_len[slot] == 0)
+			if (d->ps_len[slot] == 0)
 				continue;
 			start -= d->ps_len[slot];
 			memcpy(start, d->ps[slot], d->ps_len[slot]);
@@ -346,11 +403,16 @@ int h26x_depkt_push(struct h26x_depkt *d, uint16_t seq, uint32_t ts, bool marker
 			d->stats.duplicates++;
 			return 0;
 		}
-		if (diff < 0) {
+		if (diff <= -H26X_RESYNC || diff >= H26X_RESYNC) {
+			/* A new numbering (a camera restart): what was in progress is lost. */
+			d->stats.resyncs++;
+			gap = true;
+		} else if (diff < 0) {
 			d->stats.late++;
 			return 0;
+		} else {
+			gap = diff > 1;
 		}
-		gap = diff > 1;
 	}
 	d->have_seq = true;
 	if (d->in_au && ts != d->ts) {

@@ -59,6 +59,16 @@ int h26x_ps_slot(enum h26x_codec c, uint8_t type);
  */
 int h26x_annexb_next(const uint8_t **pos, const uint8_t *end, const uint8_t **nal, size_t *len);
 
+/* What one RTP payload carries, seen without depacketizing (the dataplane's per-packet look):
+ * whether it holds a keyframe NAL unit or the start of one, and any whole parameter sets. */
+struct h26x_scan {
+	bool keyframe;
+	const uint8_t *ps[H26X_PS_COUNT];
+	uint16_t ps_len[H26X_PS_COUNT];
+};
+
+void h26x_scan_payload(enum h26x_codec c, const uint8_t *p, size_t len, struct h26x_scan *out);
+
 /* --- depacketizer --------------------------------------------------------------------------- */
 
 /* Options for h26x_depkt_init(). */
@@ -66,7 +76,7 @@ enum {
 	/* After a broken access unit, drop everything until the next keyframe, since the
 	 * frames between reference something the decoder never got. */
 	H26X_DEPKT_WAIT_KEYFRAME = 1u << 0,
-	/* Put the last seen parameter sets in front of a keyframe that arrives without them,
+	/* Put the last seen parameter sets in front of a keyframe that arrives without any,
 	 * so that a decoder (or a recording) can start there. */
 	H26X_DEPKT_INSERT_PARAMS = 1u << 1,
 };
@@ -93,6 +103,7 @@ struct h26x_depkt_stats {
 	uint64_t overflow;     /* access units larger than the buffer */
 	uint64_t duplicates;   /* packets with the sequence number just seen, ignored */
 	uint64_t late;	       /* packets older than the current position, ignored */
+	uint64_t resyncs;      /* sequence jumps of 3000 or more: a new numbering */
 	uint64_t params_inserted;
 };
 
@@ -138,7 +149,8 @@ int h26x_depkt_init(struct h26x_depkt *d, enum h26x_codec codec, unsigned flags,
  * leaves its reason in d->last_error (0 for a good packet):
  *   -EMSGSIZE    payload too short for its header
  *   -EPROTO      forbidden bit set, or a reserved NAL type
- *   -EBADMSG     bad aggregation sizes, or a fragment with both start and end bits
+ *   -EBADMSG     bad aggregation sizes or aggregated NAL unit headers, or a fragment with
+ *                both start and end bits
  *   -EOPNOTSUPP  interleaved-mode (STAP-B, MTAP, FU-B) or PACI packet
  *   -ENOBUFS     the access unit outgrew the buffer
  */
