@@ -1,0 +1,329 @@
+/* The command table and lookups. Adding a command is one entry here plus, in caasd, a handler
+ * bound to its name. */
+#include "cmds.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define REQ   MG_ARG_REQUIRED
+#define POS   MG_ARG_POSITIONAL
+#define ARGS  (const struct mg_arg[])
+#define COLS  (const struct mg_col[])
+#define WORDS (const char *const[])
+
+static const char *const codecs[] = {"h264", "h265", "opus", "pcma", "pcmu", "aac", NULL};
+
+static const struct mg_cmd cmds[] = {
+    {
+        .name = "status",
+        .help = "show ports, lcores, packet rates and drops by reason",
+    },
+    {
+        .name = "device add",
+        .help = "register a camera: RTP sent to its UDP port becomes a stream of the same name",
+        .args =
+            ARGS{
+                {.name = "name",
+                 .type = MG_TYPE_NAME,
+                 .flags = REQ | POS,
+                 .help = "device and stream name"},
+                {.name = "port",
+                 .type = MG_TYPE_INT,
+                 .flags = REQ,
+                 .min = 1,
+                 .max = 65535,
+                 .meta = "N",
+                 .help = "UDP port the camera sends RTP to"},
+                {.name = "codec",
+                 .type = MG_TYPE_ENUM,
+                 .flags = REQ,
+                 .words = codecs,
+                 .help = "what the camera sends"},
+                {.name = "pt",
+                 .type = MG_TYPE_INT,
+                 .flags = REQ,
+                 .min = 0,
+                 .max = 127,
+                 .meta = "PT",
+                 .help = "RTP payload type"},
+                {.name = "clock",
+                 .type = MG_TYPE_INT,
+                 .min = 1000,
+                 .max = 1000000,
+                 .meta = "HZ",
+                 .help = "RTP clock rate; the codec's usual rate when absent"},
+                {.name = "src",
+                 .type = MG_TYPE_CIDR,
+                 .meta = "CIDR",
+                 .help = "accept packets only from this source prefix"},
+                {.name = "ssrc",
+                 .type = MG_TYPE_HEX,
+                 .min = 0,
+                 .max = UINT32_MAX,
+                 .meta = "X",
+                 .help = "accept only this SSRC"},
+                {.name = "rtcp_mux",
+                 .type = MG_TYPE_BOOL,
+                 .def = "no",
+                 .help = "RTCP on the RTP port (RFC 5761) rather than the next one"},
+                {0},
+            },
+    },
+    {
+        .name = "device list",
+        .help = "list devices",
+        .cols =
+            COLS{
+                {.key = "name", .header = "NAME"},
+                {.key = "port", .header = "PORT"},
+                {.key = "codec", .header = "CODEC"},
+                {.key = "pt", .header = "PT"},
+                {.key = "clock", .header = "CLOCK", .unit = " Hz"},
+                {.key = "src", .header = "SRC"},
+                {.key = "ssrc", .header = "SSRC", .flags = MG_COL_HEX},
+                {.key = "state", .header = "STATE"},
+                {0},
+            },
+    },
+    {
+        .name = "device del",
+        .help = "remove a device, its stream and the stream's subscriptions",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "device name"},
+                {0},
+            },
+    },
+    {
+        .name = "stream list",
+        .help = "list streams with their receive statistics",
+        .cols =
+            COLS{
+                {.key = "name", .header = "NAME"},
+                {.key = "state", .header = "STATE"},
+                {.key = "packets", .header = "PACKETS"},
+                {.key = "bitrate_kbps", .header = "BITRATE", .unit = " kbit/s"},
+                {.key = "loss_pct", .header = "LOSS", .unit = "%"},
+                {.key = "jitter_ms", .header = "JITTER", .unit = " ms"},
+                {.key = "keyframes", .header = "KEYFRAMES"},
+                {.key = "subscribers", .header = "SUBS"},
+                {.key = "idle_s", .header = "IDLE", .unit = " s"},
+                {0},
+            },
+    },
+    {
+        .name = "stream show",
+        .help = "show one stream in detail",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "stream name"},
+                {0},
+            },
+        /* No table for an object; these give its numbers their units. */
+        .cols =
+            COLS{
+                {.key = "bitrate_kbps", .unit = " kbit/s"},
+                {.key = "loss_pct", .unit = "%"},
+                {.key = "jitter_ms", .unit = " ms"},
+                {.key = "idle_s", .unit = " s"},
+                {.key = "clock", .unit = " Hz"},
+                {.key = "ssrc", .flags = MG_COL_HEX},
+                {0},
+            },
+    },
+    {
+        .name = "sub add",
+        .help = "send a stream to an expert; prints the subscription id",
+        .args =
+            ARGS{
+                {.name = "stream",
+                 .type = MG_TYPE_NAME,
+                 .flags = REQ | POS,
+                 .help = "stream to send"},
+                {.name = "to",
+                 .type = MG_TYPE_ADDR,
+                 .flags = REQ,
+                 .meta = "IP:PORT",
+                 .help = "where the expert receives RTP"},
+                {.name = "rtcp_port",
+                 .type = MG_TYPE_INT,
+                 .min = 1,
+                 .max = 65535,
+                 .meta = "P",
+                 .help = "the expert's RTCP port; the RTP port + 1 when absent"},
+                {.name = "paused",
+                 .type = MG_TYPE_BOOL,
+                 .flags = MG_ARG_FLAG,
+                 .def = "no",
+                 .help = "create it without sending until \"sub resume\""},
+                {0},
+            },
+        .print_key = "id",
+    },
+    {
+        .name = "sub list",
+        .help = "list subscriptions",
+        .cols =
+            COLS{
+                {.key = "id", .header = "ID"},
+                {.key = "stream", .header = "STREAM"},
+                {.key = "to", .header = "TO"},
+                {.key = "state", .header = "STATE"},
+                {.key = "packets", .header = "PACKETS"},
+                {.key = "loss_pct", .header = "LOSS", .unit = "%"},
+                {.key = "rtt_ms", .header = "RTT", .unit = " ms"},
+                {0},
+            },
+    },
+    {
+        .name = "sub del",
+        .help = "stop and remove a subscription",
+        .args =
+            ARGS{
+                {.name = "id",
+                 .type = MG_TYPE_INT,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = UINT32_MAX,
+                 .meta = "ID",
+                 .help = "subscription id"},
+                {0},
+            },
+    },
+    {
+        .name = "sub sdp",
+        .help = "print the SDP an expert's player opens (ffplay, VLC)",
+        .args =
+            ARGS{
+                {.name = "id",
+                 .type = MG_TYPE_INT,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = UINT32_MAX,
+                 .meta = "ID",
+                 .help = "subscription id"},
+                {0},
+            },
+        .print_key = "sdp",
+    },
+    {
+        .name = "sub resume",
+        .help = "start sending a paused subscription",
+        .args =
+            ARGS{
+                {.name = "id",
+                 .type = MG_TYPE_INT,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = UINT32_MAX,
+                 .meta = "ID",
+                 .help = "subscription id"},
+                {0},
+            },
+    },
+    {
+        .name = "help",
+        .help = "list commands, or describe one",
+        .args =
+            ARGS{
+                {.name = "command",
+                 .type = MG_TYPE_STRING,
+                 .flags = POS | MG_ARG_REST,
+                 .max = 64,
+                 .meta = "COMMAND",
+                 .help = "a command, or its first words"},
+                {0},
+            },
+        .flags = MG_CMD_LOCAL,
+    },
+    {
+        .name = "version",
+        .help = "show the version of caasctl and caasd",
+        .flags = MG_CMD_LOCAL,
+    },
+};
+
+size_t mg_cmd_count(void)
+{
+	return sizeof(cmds) / sizeof(cmds[0]);
+}
+
+const struct mg_cmd *mg_cmd_at(size_t i)
+{
+	return i < mg_cmd_count() ? &cmds[i] : NULL;
+}
+
+const struct mg_cmd *mg_cmd_find(const char *name)
+{
+	for (size_t i = 0; i < mg_cmd_count(); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+/* Words of name matched by argv, or 0 if argv does not start with all of them. */
+static int words_matched(const char *name, int argc, char *const argv[])
+{
+	int n = 0;
+	const char *p = name;
+	while (*p) {
+		size_t len = strcspn(p, " ");
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+			return 0;
+		n++;
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+int mg_cmd_match(int argc, char *const argv[], const struct mg_cmd **cmd)
+{
+	int best = 0;
+	*cmd = NULL;
+	for (size_t i = 0; i < mg_cmd_count(); i++) {
+		int n = words_matched(cmds[i].name, argc, argv);
+		if (n > best) {
+			best = n;
+			*cmd = &cmds[i];
+		}
+	}
+	return best;
+}
+
+void mg_arg_meta(const struct mg_arg *a, char *buf, size_t len)
+{
+	if (a->meta) {
+		snprintf(buf, len, "%s", a->meta);
+	} else if (a->type == MG_TYPE_BOOL) {
+		snprintf(buf, len, "yes|no");
+	} else if (a->type == MG_TYPE_ENUM) {
+		size_t off = 0;
+		buf[0] = '\0';
+		for (size_t i = 0; a->words[i] && off < len; i++)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "|" : "",
+			                        a->words[i]);
+	} else {
+		size_t i = 0;
+		for (; a->name[i] && i + 1 < len; i++)
+			buf[i] = (char)toupper((unsigned char)a->name[i]);
+		buf[i] = '\0';
+	}
+}
+
+void mg_arg_label(const struct mg_arg *a, char *buf, size_t len)
+{
+	if (a->flags & MG_ARG_POSITIONAL) {
+		mg_arg_meta(a, buf, len);
+		return;
+	}
+	size_t i = 0;
+	snprintf(buf, len, "--");
+	for (i = 2; a->name[i - 2] && i + 1 < len; i++)
+		buf[i] = a->name[i - 2] == '_' ? '-' : a->name[i - 2];
+	if (len > 2)
+		buf[i] = '\0';
+}
