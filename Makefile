@@ -39,7 +39,7 @@ say =
 endif
 
 # --- the protocol library (no DPDK) -------------------------------------------------------------
-RTP_SRCS := $(wildcard dataplane/rtp/*.c)
+RTP_SRCS := $(wildcard dataplane/rtp/*.c dataplane/net/*.c)
 RTP_OBJS := $(RTP_SRCS:%.c=$(BUILD)/obj/%.o)
 RTP_LIB := $(BUILD)/libcaasrtp.a
 
@@ -57,6 +57,17 @@ $(MGMT_LIB): $(MGMT_OBJS)
 $(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(MGMT_LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS))
 
+# --- caasd: the daemon ---------------------------------------------------------------------------
+DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil $(MGMT_PKGS)
+CAASD_SRCS := $(wildcard dataplane/*.c)
+CAASD_OBJS := $(CAASD_SRCS:%.c=$(BUILD)/obj/%.o)
+CAASD := $(BUILD)/caasd
+# DPDK's flags (-march, -include rte_config.h) only where DPDK is used.
+$(CAASD_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -Wno-missing-field-initializers
+
+$(CAASD): $(CAASD_OBJS) $(MGMT_LIB) $(RTP_LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,7 +78,7 @@ FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(INTEROP_BIN) $(if $(wildcard mgmt/caasctl.c),$(CAASCTL))
+all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD)
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c

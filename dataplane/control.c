@@ -1,0 +1,753 @@
+/* caasd's control thread: the registry of devices and subscriptions, the command handlers
+ * behind caasctl, and the only way state reaches the dataplane: messages over a ring, applied
+ * between bursts and answered on a reply ring. Statistics are read from the dataplane's
+ * counters without locks. */
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+
+#include "mgmt/ctl.h"
+#include "mgmt/defaults.h"
+
+#define REPLY_TIMEOUT_MS 2000
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Hand a message to the dataplane and wait for its answer. The dataplane answers between two
+ * bursts, so this takes microseconds; a dataplane that does not answer is a bug we report
+ * rather than hide, and the message is then leaked on purpose (it may still be read). */
+static int dp_call(struct control *c, struct dp_msg *msg)
+{
+	if (rte_ring_enqueue(c->dp->ctl_ring, msg) < 0)
+		return -EBUSY;
+	uint64_t deadline = mono_ns() + REPLY_TIMEOUT_MS * 1000000ull;
+	void *reply;
+	while (rte_ring_dequeue(c->dp->reply_ring, &reply) < 0) {
+		if (mono_ns() > deadline)
+			return -ETIMEDOUT;
+		usleep(50);
+	}
+	/* One request is in flight at a time, so the reply is ours. */
+	return ((struct dp_msg *)reply)->rc;
+}
+
+static int errf(char *err, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int errf(char *err, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* --- addresses ------------------------------------------------------------------------------ */
+
+static void addr_str(const struct net_addr *a, char *buf, size_t len)
+{
+	if (a->family == NET_AF_IP4) {
+		uint8_t b[4];
+		wr_be32(b, a->v4);
+		inet_ntop(AF_INET, b, buf, (socklen_t)len);
+	} else {
+		inet_ntop(AF_INET6, a->v6, buf, (socklen_t)len);
+	}
+}
+
+/* "IP:PORT" or "[IPv6]:PORT". */
+static int parse_hostport(const char *s, struct net_addr *a, uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	size_t hl;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	char *end;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (*end || p == 0 || p > 65535)
+		return -EINVAL;
+	uint8_t b[16];
+	if (inet_pton(AF_INET, host, b) == 1)
+		*a = net_addr4(rd_be32(b));
+	else if (inet_pton(AF_INET6, host, b) == 1)
+		*a = net_addr6(b);
+	else
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static bool have_family(const struct control *c, const struct net_addr *a)
+{
+	return a->family == NET_AF_IP4 ? c->cfg->ip4.set : c->cfg->ip6.set;
+}
+
+/* --- registry ------------------------------------------------------------------------------- */
+
+static struct dp_dev *find_dev(struct control *c, const char *name)
+{
+	for (uint32_t i = 0; i < c->n_devs; i++)
+		if (!strcmp(c->devs[i]->name, name))
+			return c->devs[i];
+	return NULL;
+}
+
+static struct dp_sub *find_sub(struct control *c, uint32_t id, int *idx)
+{
+	for (uint32_t i = 0; i < c->n_subs; i++) {
+		if (c->subs[i]->id == id) {
+			if (idx)
+				*idx = (int)i;
+			return c->subs[i];
+		}
+	}
+	return NULL;
+}
+
+static unsigned subs_of(struct control *c, const struct dp_dev *dev)
+{
+	unsigned n = 0;
+	for (uint32_t i = 0; i < c->n_subs; i++)
+		n += c->subs[i]->st == &dev->st;
+	return n;
+}
+
+static void free_dev(struct dp_dev *dev)
+{
+	rte_free(dev->st.cache);
+	rte_free(dev->st.subs);
+	rte_free(dev);
+}
+
+static const char *stream_state(const struct control *c, const struct dp_dev *dev, double *idle_s)
+{
+	const struct dp_stream *st = &dev->st;
+	uint64_t last = st->last_rx_ns;
+	if (!last) {
+		*idle_s = -1;
+		return "down";
+	}
+	uint64_t idle = c->dp->now_ns > last ? c->dp->now_ns - last : 0;
+	*idle_s = (double)idle / 1e9;
+	if (idle < c->cfg->idle_ms * DP_MS)
+		return "up";
+	if (idle < 10ull * c->cfg->idle_ms * DP_MS)
+		return "idle";
+	return "down";
+}
+
+/* --- device commands ------------------------------------------------------------------------ */
+
+static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const char *codec = json_string_value(json_object_get(args, "codec"));
+	const char *src = json_string_value(json_object_get(args, "src"));
+	json_t *ssrc = json_object_get(args, "ssrc");
+	json_t *clock = json_object_get(args, "clock");
+	int port = (int)json_integer_value(json_object_get(args, "port"));
+	bool mux = json_is_true(json_object_get(args, "rtcp_mux"));
+
+	if (find_dev(c, name))
+		return errf(err, len, -EEXIST, "device %s already exists", name);
+	if (c->n_devs >= c->cfg->max_devices)
+		return errf(err, len, -ENOSPC, "%u devices already: [limits] devices", c->n_devs);
+	if (!mux && port == 65535)
+		return errf(err, len, -EINVAL, "port 65535 leaves no port for RTCP: use --rtcp-mux");
+
+	struct dp_dev *dev = rte_zmalloc("dev", sizeof(*dev), RTE_CACHE_LINE_SIZE);
+	if (!dev)
+		return errf(err, len, -ENOMEM, "out of memory");
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dp_codec_parse(codec, &dev->codec);
+	dev->port = (uint16_t)port;
+	dev->rtcp_mux = mux;
+	dev->rtcp_port = mux ? dev->port : (uint16_t)(dev->port + 1);
+	dev->pt = (uint8_t)json_integer_value(json_object_get(args, "pt"));
+	dev->clock = clock ? (uint32_t)json_integer_value(clock) : dp_codec_default_clock(dev->codec);
+	if (ssrc) {
+		dev->ssrc_set = true;
+		dev->ssrc = (uint32_t)json_integer_value(ssrc);
+	}
+	if (src) {
+		struct caas_prefix p;
+		int family;
+		if (caas_prefix_parse(src, true, &p, &family) < 0) {
+			free_dev(dev);
+			return errf(err, len, -EINVAL, "--src %s: not a prefix", src);
+		}
+		dev->src = family == AF_INET ? net_addr4(ntohl(p.v4.s_addr))
+					     : net_addr6(p.v6.s6_addr);
+		dev->src_plen = p.plen;
+	} else {
+		dev->src_any = true;
+	}
+	dev->st.cache = rte_zmalloc("cache", sizeof(struct rte_mbuf *) * c->cfg->cache_packets,
+				    RTE_CACHE_LINE_SIZE);
+	dev->st.subs = rte_zmalloc("subs", sizeof(struct dp_sub *) * c->cfg->max_subs_per_stream, 0);
+	if (!dev->st.cache || !dev->st.subs) {
+		free_dev(dev);
+		return errf(err, len, -ENOMEM, "out of memory for the stream's cache");
+	}
+
+	struct dp_msg msg = {.type = DP_MSG_DEV_ADD, .dev = dev};
+	int rc = dp_call(c, &msg);
+	if (rc == -EADDRINUSE) {
+		free_dev(dev);
+		return errf(err, len, rc, "port %u%s is already a device's", dev->port,
+			    mux ? "" : " or the next one");
+	}
+	if (rc < 0) {
+		if (rc != -ETIMEDOUT)
+			free_dev(dev);
+		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+	}
+	c->devs[c->n_devs++] = dev;
+	*result = json_pack("{s:s}", "name", dev->name);
+	return 0;
+}
+
+static json_t *dev_json(struct control *c, const struct dp_dev *dev)
+{
+	char src[INET6_ADDRSTRLEN + 8] = "any";
+	if (!dev->src_any) {
+		char a[INET6_ADDRSTRLEN];
+		addr_str(&dev->src, a, sizeof(a));
+		snprintf(src, sizeof(src), "%s/%u", a, dev->src_plen);
+	}
+	double idle;
+	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:s, s:b, s:s}", "name", dev->name,
+			      "port", dev->port, "rtcp_port", dev->rtcp_port, "codec",
+			      dp_codec_name(dev->codec), "pt", dev->pt, "clock", dev->clock, "src",
+			      src, "rtcp_mux", dev->rtcp_mux, "state",
+			      stream_state(c, dev, &idle));
+	if (dev->ssrc_set)
+		json_object_set_new(o, "ssrc", json_integer(dev->ssrc));
+	else
+		json_object_set_new(o, "ssrc", json_string("any"));
+	return o;
+}
+
+static int cmd_device_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	(void)args, (void)err, (void)len;
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < c->n_devs; i++)
+		json_array_append_new(a, dev_json(c, c->devs[i]));
+	*result = a;
+	return 0;
+}
+
+static int remove_sub(struct control *c, int idx);
+
+static int cmd_device_del(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "name"));
+	struct dp_dev *dev = find_dev(c, name);
+	(void)result;
+	if (!dev)
+		return errf(err, len, -ENOENT, "no device %s", name);
+	struct dp_msg msg = {.type = DP_MSG_DEV_DEL, .dev = dev};
+	int rc = dp_call(c, &msg);
+	if (rc < 0)
+		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+	/* The dataplane let go of the device and its subscribers: ours to free. */
+	for (uint32_t i = c->n_subs; i-- > 0;) {
+		if (c->subs[i]->st == &dev->st) {
+			rte_free(c->subs[i]);
+			c->subs[i] = c->subs[--c->n_subs];
+		}
+	}
+	for (uint32_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i] == dev)
+			c->devs[i] = c->devs[--c->n_devs];
+	free_dev(dev);
+	return 0;
+}
+
+/* --- stream commands ------------------------------------------------------------------------ */
+
+static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
+{
+	const struct dp_stream *st = &dev->st;
+	struct rtp_rx_snapshot snap;
+	rtp_rx_snapshot(&st->rx, &snap);
+	double idle;
+	const char *state = stream_state(c, dev, &idle);
+	double loss = snap.expected ? 100.0 * (double)snap.lost / (double)snap.expected : 0;
+	if (loss < 0)
+		loss = 0;
+	json_t *o = json_pack(
+		"{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:i, s:f}", "name", dev->name, "state",
+		state, "packets", (json_int_t)st->stats.packets, "bytes", (json_int_t)st->stats.bytes,
+		"bitrate_kbps", dev->ctl_kbps, "loss_pct", loss, "recent_loss_pct",
+		snap.recent_loss_permille / 10.0, "jitter_ms",
+		dev->clock ? 1000.0 * snap.jitter / dev->clock : 0.0, "keyframes",
+		(json_int_t)st->stats.keyframes, "subscribers", subs_of(c, dev), "idle_s",
+		idle < 0 ? -1.0 : idle);
+	if (!detail)
+		return o;
+	json_object_update_new(
+		o, json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+			     " s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:i}",
+			     "codec", dp_codec_name(dev->codec), "port", dev->port, "clock",
+			     dev->clock, "lost", (json_int_t)snap.lost, "expected",
+			     (json_int_t)snap.expected, "duplicates", (json_int_t)st->stats.duplicates,
+			     "reordered", (json_int_t)snap.cnt.reordered, "late",
+			     (json_int_t)st->stats.late, "wrong_pt", (json_int_t)st->stats.wrong_pt,
+			     "wrong_ssrc", (json_int_t)st->stats.wrong_ssrc, "malformed",
+			     (json_int_t)st->stats.malformed, "nacks_sent",
+			     (json_int_t)st->stats.nacks_sent, "nack_seqs_sent",
+			     (json_int_t)st->stats.nack_seqs_sent, "recovered",
+			     (json_int_t)st->stats.recovered, "plis_sent",
+			     (json_int_t)st->stats.plis_sent, "rrs_sent",
+			     (json_int_t)st->stats.rrs_sent, "rtcp_in", (json_int_t)st->stats.rtcp_in,
+			     "sr_in", (json_int_t)st->stats.sr_in, "ssrc_changes",
+			     (json_int_t)st->stats.ssrc_changes, "restarts",
+			     (json_int_t)snap.cnt.restarts, "gtpu", st->via_gtpu, "cache_bytes",
+			     (json_int_t)st->cache_bytes, "rtt_ms", (int)(st->rtt_us / 1000)));
+	if (st->have_ssrc)
+		json_object_set_new(o, "ssrc", json_integer(st->ssrc));
+	if (st->via_gtpu)
+		json_object_set_new(o, "teid", json_integer(st->teid));
+	return o;
+}
+
+static int cmd_stream_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	(void)args, (void)err, (void)len;
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < c->n_devs; i++)
+		json_array_append_new(a, stream_json(c, c->devs[i], false));
+	*result = a;
+	return 0;
+}
+
+static int cmd_stream_show(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "name"));
+	struct dp_dev *dev = find_dev(c, name);
+	if (!dev)
+		return errf(err, len, -ENOENT, "no stream %s", name);
+	*result = stream_json(c, dev, true);
+	return 0;
+}
+
+/* --- subscription commands ------------------------------------------------------------------ */
+
+static const char *sub_state(const struct dp_sub *sub)
+{
+	switch (sub->state) {
+	case DP_SUB_PAUSED:
+		return "paused";
+	case DP_SUB_CATCHUP:
+		return "starting";
+	default:
+		return "live";
+	}
+}
+
+static int cmd_sub_add(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "stream"));
+	const char *to = json_string_value(json_object_get(args, "to"));
+	json_t *rtcp = json_object_get(args, "rtcp_port");
+	struct dp_dev *dev = find_dev(c, name);
+	if (!dev)
+		return errf(err, len, -ENOENT, "no stream %s", name);
+	if (c->n_subs >= c->max_subs)
+		return errf(err, len, -ENOSPC, "too many subscriptions");
+
+	struct dp_sub *sub = rte_zmalloc("sub", sizeof(*sub), RTE_CACHE_LINE_SIZE);
+	if (!sub)
+		return errf(err, len, -ENOMEM, "out of memory");
+	if (parse_hostport(to, &sub->to, &sub->to_port) < 0) {
+		rte_free(sub);
+		return errf(err, len, -EINVAL, "--to %s: want IP:PORT", to);
+	}
+	if (!have_family(c, &sub->to)) {
+		rte_free(sub);
+		return errf(err, len, -EAFNOSUPPORT, "--to %s: caasd has no address of that family",
+			    to);
+	}
+	sub->rtcp_port = rtcp ? (uint16_t)json_integer_value(rtcp) : (uint16_t)(sub->to_port + 1);
+	sub->st = &dev->st;
+	int rc = dp_sub_l2_init(c->dp, sub);
+	if (rc < 0) {
+		rte_free(sub);
+		return errf(err, len, rc, "--to %s: %s", to,
+			    rc == -ENETUNREACH ? "not on our subnet and no gateway" : strerror(-rc));
+	}
+	sub->id = ++c->next_sub_id;
+	sub->state = json_is_true(json_object_get(args, "paused")) ? DP_SUB_PAUSED : DP_SUB_LIVE;
+
+	struct dp_msg msg = {.type = DP_MSG_SUB_ADD, .sub = sub};
+	rc = dp_call(c, &msg);
+	if (rc < 0) {
+		if (rc != -ETIMEDOUT)
+			rte_free(sub);
+		if (rc == -ENOSPC)
+			return errf(err, len, rc, "stream %s has %u subscribers: [limits] "
+						  "subs_per_stream", name, c->cfg->max_subs_per_stream);
+		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+	}
+	c->subs[c->n_subs++] = sub;
+	*result = json_pack("{s:I}", "id", (json_int_t)sub->id);
+	return 0;
+}
+
+static json_t *sub_json(const struct dp_sub *sub)
+{
+	char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 10];
+	addr_str(&sub->to, a, sizeof(a));
+	snprintf(to, sizeof(to), sub->to.family == NET_AF_IP4 ? "%s:%u" : "[%s]:%u", a,
+		 sub->to_port);
+	return json_pack("{s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:f, s:i, s:f, s:I, s:I, s:I,"
+			 " s:I, s:I, s:I}",
+			 "id", (json_int_t)sub->id, "stream", sub->st->dev->name, "to", to,
+			 "rtcp_port", sub->rtcp_port, "state", sub_state(sub), "packets",
+			 (json_int_t)sub->stats.packets, "bytes", (json_int_t)sub->stats.bytes,
+			 "fast_start_packets", (json_int_t)sub->stats.fast_start_packets,
+			 "loss_pct", sub->fraction_lost * 100.0 / 256.0, "cumulative_lost",
+			 sub->cumulative_lost, "rtt_ms", sub->rtt_us / 1000.0, "nacks_in",
+			 (json_int_t)sub->stats.nacks_in, "retransmits",
+			 (json_int_t)sub->stats.retransmits, "nack_misses",
+			 (json_int_t)sub->stats.nack_misses, "plis_in", (json_int_t)sub->stats.plis_in,
+			 "dropped_no_mbuf", (json_int_t)sub->stats.dropped_no_mbuf, "ssrc",
+			 (json_int_t)sub->ssrc);
+}
+
+static int cmd_sub_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	(void)args, (void)err, (void)len;
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < c->n_subs; i++)
+		json_array_append_new(a, sub_json(c->subs[i]));
+	*result = a;
+	return 0;
+}
+
+static int remove_sub(struct control *c, int idx)
+{
+	struct dp_sub *sub = c->subs[idx];
+	struct dp_msg msg = {.type = DP_MSG_SUB_DEL, .sub = sub};
+	int rc = dp_call(c, &msg);
+	if (rc < 0)
+		return rc;
+	c->subs[idx] = c->subs[--c->n_subs];
+	rte_free(sub);
+	return 0;
+}
+
+static int cmd_sub_del(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
+	int idx;
+	(void)result;
+	if (!find_sub(c, id, &idx))
+		return errf(err, len, -ENOENT, "no subscription %u", id);
+	int rc = remove_sub(c, idx);
+	return rc < 0 ? errf(err, len, rc, "dataplane: %s", strerror(-rc)) : 0;
+}
+
+static int cmd_sub_resume(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
+	struct dp_sub *sub = find_sub(c, id, NULL);
+	(void)result;
+	if (!sub)
+		return errf(err, len, -ENOENT, "no subscription %u", id);
+	struct dp_msg msg = {.type = DP_MSG_SUB_RESUME, .sub = sub};
+	int rc = dp_call(c, &msg);
+	return rc < 0 ? errf(err, len, rc, "dataplane: %s", strerror(-rc)) : 0;
+}
+
+/* Parameter sets as Annex-B, copied under the stream's seqlock. */
+static size_t copy_params(const struct dp_stream *st, uint8_t *out, size_t cap)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned g = atomic_load_explicit(&st->ps_gen, memory_order_acquire);
+		if (g & 1)
+			continue;
+		size_t n = 0;
+		for (int i = 0; i < H26X_PS_COUNT; i++) {
+			size_t l = st->ps_len[i];
+			if (!l || l > sizeof(st->ps[i]) || n + 4 + l > cap)
+				continue;
+			memcpy(out + n, "\0\0\0\1", 4);
+			memcpy(out + n + 4, st->ps[i], l);
+			n += 4 + l;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&st->ps_gen, memory_order_relaxed) == g)
+			return n;
+	}
+	return 0;
+}
+
+static const enum AVCodecID codec_ids[DP_CODEC_COUNT] = {
+	[DP_H264] = AV_CODEC_ID_H264, [DP_H265] = AV_CODEC_ID_HEVC,
+	[DP_OPUS] = AV_CODEC_ID_OPUS, [DP_PCMA] = AV_CODEC_ID_PCM_ALAW,
+	[DP_PCMU] = AV_CODEC_ID_PCM_MULAW, [DP_AAC] = AV_CODEC_ID_AAC,
+};
+
+/* The SDP an expert's player opens: libavformat writes it (av_sdp_create), with the
+ * parameter sets the stream carried in band, and our address as the source. */
+static int make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t cap)
+{
+	const struct dp_dev *dev = sub->st->dev;
+	char host[INET6_ADDRSTRLEN], url[128];
+	struct net_addr ours = sub->to.family == NET_AF_IP4 ? net_addr4(ntohl(c->cfg->ip4.v4.s_addr))
+							    : net_addr6(c->cfg->ip6.v6.s6_addr);
+	addr_str(&ours, host, sizeof(host));
+	snprintf(url, sizeof(url), ours.family == NET_AF_IP4 ? "rtp://%s:%u" : "rtp://[%s]:%u",
+		 host, sub->to_port);
+
+	AVFormatContext *oc = NULL;
+	if (avformat_alloc_output_context2(&oc, NULL, "rtp", url) < 0)
+		return -ENOMEM;
+	int rc = -ENOMEM;
+	AVStream *s = avformat_new_stream(oc, NULL);
+	if (!s)
+		goto out;
+	AVCodecParameters *par = s->codecpar;
+	par->codec_id = codec_ids[dev->codec];
+	par->codec_type = dev->codec <= DP_H265 ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO;
+	if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
+		par->sample_rate = (int)dev->clock;
+		av_channel_layout_default(&par->ch_layout, dev->codec == DP_OPUS ? 2 : 1);
+	}
+	uint8_t ps[3 * 260];
+	size_t n = par->codec_type == AVMEDIA_TYPE_VIDEO ? copy_params(&dev->st, ps, sizeof(ps)) : 0;
+	if (n) {
+		par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
+		if (!par->extradata)
+			goto out;
+		memcpy(par->extradata, ps, n);
+		par->extradata_size = (int)n;
+	}
+	av_opt_set_int(oc->priv_data, "payload_type", dev->pt, 0);
+	rc = av_sdp_create(&oc, 1, sdp, (int)cap) < 0 ? -EINVAL : 0;
+	if (rc == 0 && sub->rtcp_port != sub->to_port + 1) {
+		size_t l = strlen(sdp);
+		snprintf(sdp + l, cap - l, "a=rtcp:%u\r\n", sub->rtcp_port);
+	}
+out:
+	avformat_free_context(oc);
+	return rc;
+}
+
+static int cmd_sub_sdp(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
+	struct dp_sub *sub = find_sub(c, id, NULL);
+	if (!sub)
+		return errf(err, len, -ENOENT, "no subscription %u", id);
+	char sdp[4096];
+	int rc = make_sdp(c, sub, sdp, sizeof(sdp));
+	if (rc < 0)
+		return errf(err, len, rc, "cannot describe stream %s as SDP", sub->st->dev->name);
+	*result = json_pack("{s:s}", "sdp", sdp);
+	return 0;
+}
+
+/* --- status --------------------------------------------------------------------------------- */
+
+static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const struct dp_port_stats *s = &c->dp->stats;
+	struct rte_eth_stats es;
+	(void)args, (void)err, (void)len;
+	memset(&es, 0, sizeof(es));
+	rte_eth_stats_get(c->dp->port_id, &es);
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	rte_ether_format_addr(mac, sizeof(mac), &c->dp->mac);
+	struct rte_eth_dev_info info;
+	rte_eth_dev_info_get(c->dp->port_id, &info);
+
+	json_t *drops = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "l2",
+		(json_int_t)s->drop_l2, "l3", (json_int_t)s->drop_l3, "l4", (json_int_t)s->drop_l4,
+		"fragment", (json_int_t)s->drop_fragment, "not_ours", (json_int_t)s->drop_not_ours,
+		"unknown_port", (json_int_t)s->drop_unknown_port, "unknown_source",
+		(json_int_t)s->drop_unknown_source, "malformed_rtp",
+		(json_int_t)s->drop_malformed_rtp, "malformed_rtcp",
+		(json_int_t)s->drop_malformed_rtcp, "gtpu", (json_int_t)s->drop_gtpu, "tx_full",
+		(json_int_t)s->drop_tx_full, "no_mbuf", (json_int_t)s->drop_no_mbuf, "neigh_queue",
+		(json_int_t)s->drop_neigh_queue, "unresolved", (json_int_t)s->drop_unresolved,
+		"rx_missed", (json_int_t)(es.imissed + es.rx_nombuf));
+	uint64_t malformed = 0, wrong_pt = 0;
+	unsigned subs = 0;
+	for (uint32_t i = 0; i < c->n_devs; i++) {
+		malformed += c->devs[i]->st.stats.malformed;
+		wrong_pt += c->devs[i]->st.stats.wrong_pt;
+	}
+	subs = c->n_subs;
+	json_object_set_new(drops, "stream_malformed", json_integer((json_int_t)malformed));
+	json_object_set_new(drops, "wrong_pt", json_integer((json_int_t)wrong_pt));
+
+	char ip4[INET_ADDRSTRLEN] = "", ip6[INET6_ADDRSTRLEN] = "";
+	if (c->cfg->ip4.set)
+		inet_ntop(AF_INET, &c->cfg->ip4.v4, ip4, sizeof(ip4));
+	if (c->cfg->ip6.set)
+		inet_ntop(AF_INET6, &c->cfg->ip6.v6, ip6, sizeof(ip6));
+	*result = json_pack(
+		"{s:s, s:f, s:{s:i, s:s, s:s, s:s, s:s, s:b, s:s}, s:{s:i, s:i}, s:f, s:f, s:I, s:I,"
+		" s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:i, s:i, s:i}",
+		"version", MG_VERSION, "uptime_s", (double)(mono_ns() - c->start_ns) / 1e9, "port",
+		"id", c->dp->port_id, "device", c->cfg->port, "driver", info.driver_name, "mac", mac,
+		"ip", ip4[0] ? ip4 : ip6, "zero_copy", c->dp->multiseg_tx && c->cfg->zero_copy, "ip6",
+		ip6, "lcores", "control", c->control_lcore, "dataplane", c->dataplane_lcore,
+		"rx_pps", c->rx_pps, "tx_pps", c->tx_pps, "rx_packets", (json_int_t)s->rx_packets,
+		"tx_packets", (json_int_t)s->tx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
+		"tx_bytes", (json_int_t)s->tx_bytes, "control_packets", "arp_in",
+		(json_int_t)s->arp_in, "arp_replies", (json_int_t)s->arp_replies, "icmp_echo",
+		(json_int_t)s->icmp_echo, "nd_in", (json_int_t)s->nd_in, "icmp6_echo",
+		(json_int_t)s->icmp6_echo, "gtpu_echo", (json_int_t)s->gtpu_echo, "drops", drops,
+		"devices", c->n_devs, "subscribers", subs, "mbufs_in_use",
+		(int)rte_mempool_in_use_count(c->dp->pool));
+	return 0;
+}
+
+/* --- the thread ----------------------------------------------------------------------------- */
+
+static void rates(struct control *c)
+{
+	uint64_t now = mono_ns();
+	double dt = (double)(now - c->rate_ns) / 1e9;
+	if (dt < 1.0)
+		return;
+	const struct dp_port_stats *s = &c->dp->stats;
+	c->rx_pps = (double)(s->rx_packets - c->last_rx) / dt;
+	c->tx_pps = (double)(s->tx_packets - c->last_tx) / dt;
+	c->last_rx = s->rx_packets;
+	c->last_tx = s->tx_packets;
+	for (uint32_t i = 0; i < c->n_devs; i++) {
+		struct dp_dev *dev = c->devs[i];
+		uint64_t b = dev->st.stats.bytes;
+		dev->ctl_kbps = (double)(b - dev->ctl_last_bytes) * 8 / 1000 / dt;
+		dev->ctl_last_bytes = b;
+	}
+	c->rate_ns = now;
+}
+
+int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx *dp,
+		 char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->dp = dp;
+	c->start_ns = c->rate_ns = mono_ns();
+	c->devs = rte_zmalloc("ctl_devs", sizeof(*c->devs) * cfg->max_devices, 0);
+	c->max_subs = cfg->max_devices * cfg->max_subs_per_stream;
+	c->subs = rte_zmalloc("ctl_subs", sizeof(*c->subs) * c->max_subs, 0);
+	if (!c->devs || !c->subs) {
+		snprintf(err, errlen, "out of memory for the registry");
+		return -ENOMEM;
+	}
+	gid_t gid = (gid_t)-1;
+	if (cfg->socket_group[0]) {
+		struct group *g = getgrnam(cfg->socket_group);
+		if (!g) {
+			snprintf(err, errlen, "[mgmt] socket_group: no group %s", cfg->socket_group);
+			return -ENOENT;
+		}
+		gid = g->gr_gid;
+	}
+	int rc = mg_ctl_open(&c->ctl, cfg->socket, (mode_t)cfg->socket_mode, gid, err, errlen);
+	if (rc < 0)
+		return rc;
+	static const struct {
+		const char *name;
+		mg_handler fn;
+	} handlers[] = {
+		{"status", cmd_status},		  {"device add", cmd_device_add},
+		{"device list", cmd_device_list}, {"device del", cmd_device_del},
+		{"stream list", cmd_stream_list}, {"stream show", cmd_stream_show},
+		{"sub add", cmd_sub_add},	  {"sub list", cmd_sub_list},
+		{"sub del", cmd_sub_del},	  {"sub sdp", cmd_sub_sdp},
+		{"sub resume", cmd_sub_resume},
+	};
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		rc = mg_ctl_bind(c->ctl, handlers[i].name, handlers[i].fn, c);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot bind command %s", handlers[i].name);
+			return rc;
+		}
+	}
+	char missing[256];
+	if (mg_ctl_unbound(c->ctl, missing, sizeof(missing))) {
+		snprintf(err, errlen, "commands without a handler: %s", missing);
+		return -ENOSYS;
+	}
+	return 0;
+}
+
+void control_run(struct control *c, volatile bool *quit)
+{
+	while (!*quit) {
+		mg_ctl_poll(c->ctl, 100);
+		rates(c);
+	}
+}
+
+void control_close(struct control *c)
+{
+	/* The dataplane has stopped: everything is ours to release. */
+	for (uint32_t i = 0; i < c->n_subs; i++)
+		rte_free(c->subs[i]);
+	for (uint32_t i = 0; i < c->n_devs; i++) {
+		dp_stream_release(c->dp, &c->devs[i]->st);
+		free_dev(c->devs[i]);
+	}
+	c->n_subs = c->n_devs = 0;
+	mg_ctl_close(c->ctl);
+	rte_free(c->devs);
+	rte_free(c->subs);
+}

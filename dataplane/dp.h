@@ -1,0 +1,266 @@
+/* The dataplane's shared types: devices and their streams, subscribers, per-lcore state and the
+ * control messages that change them. One lcore writes all of this; the control thread reads
+ * counters without locks and changes state only through messages (dp_msg) applied between
+ * bursts. */
+#ifndef CAAS_DP_H
+#define CAAS_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "net/build.h"
+#include "net/neigh.h"
+#include "net/net.h"
+#include "rtp/h26x.h"
+#include "rtp/rtp_stats.h"
+
+#define DP_NAME_MAX 32
+#define DP_HDR_ROOM 192 /* headers written in front of a fanned-out payload */
+
+enum dp_codec { DP_H264, DP_H265, DP_OPUS, DP_PCMA, DP_PCMU, DP_AAC, DP_CODEC_COUNT };
+
+const char *dp_codec_name(enum dp_codec c);
+int dp_codec_parse(const char *name, enum dp_codec *out);
+uint32_t dp_codec_default_clock(enum dp_codec c);
+
+enum dp_stream_state { DP_STREAM_DOWN, DP_STREAM_UP, DP_STREAM_IDLE };
+enum dp_sub_state { DP_SUB_PAUSED, DP_SUB_CATCHUP, DP_SUB_LIVE };
+
+/* Counters a stream keeps; each has one writer, the dataplane lcore. */
+struct dp_stream_stats {
+	uint64_t packets, bytes;   /* accepted RTP */
+	uint64_t rtcp_in, sr_in;   /* RTCP from the camera */
+	uint64_t keyframes;
+	uint64_t nacks_sent, nack_seqs_sent, plis_sent, rrs_sent;
+	uint64_t recovered;        /* holes filled after a NACK */
+	uint64_t wrong_pt, wrong_ssrc, malformed, duplicates, late, ssrc_changes;
+	uint64_t cache_evicted_kf; /* fast-start cache lost its keyframe to the byte bound */
+};
+
+struct dp_sub_stats {
+	uint64_t packets, bytes, fast_start_packets;
+	uint64_t nacks_in, retransmits, nack_misses, plis_in, firs_in, rr_in;
+	uint64_t dropped_no_mbuf, dropped_unresolved, dropped_tx;
+};
+
+struct dp_nack {
+	uint16_t seq;
+	uint8_t tries;
+	uint64_t next_ns;
+};
+#define DP_NACK_MAX 128
+
+struct dp_stream;
+
+/* One expert receiving a stream. The control thread fills the identity; the rest is the
+ * dataplane's. */
+struct dp_sub {
+	uint32_t id;
+	struct dp_stream *st;
+	struct net_addr to;
+	uint16_t to_port, rtcp_port;
+	enum dp_sub_state state; /* dataplane's; control reads */
+	uint32_t ssrc;		 /* ours, towards this expert */
+	uint16_t seq_off;	 /* out = in + off (16-bit) */
+	uint32_t ts_off;
+	uint16_t last_out_seq;
+	uint32_t last_out_ts;
+	bool started;
+	uint64_t cursor;	/* fast start: next extended seq to send from the cache */
+	int64_t credit;		/* fast start: bytes it may send now */
+	uint64_t credit_ns;
+	uint32_t src_gen;	/* the stream's src_gen its offsets were computed for */
+	uint64_t last_pli_fwd_ns;
+	uint64_t last_sr_ns;
+	struct net_tmpl tmpl;	/* our headers towards it, dst MAC patched per packet */
+	struct net_addr nh;	/* its next hop */
+	int32_t neigh_idx;	/* cached neighbour entry, -1 when none */
+	uint32_t neigh_gen;
+	uint32_t rtt_us;
+	uint8_t fraction_lost;
+	int32_t cumulative_lost;
+	struct dp_sub_stats stats;
+};
+
+struct dp_stream {
+	struct dp_dev *dev;
+	struct rtp_rx_stats rx;
+	bool have_ssrc;
+	uint32_t ssrc;
+	uint32_t src_gen;	/* bumped when the source changes; subscribers re-base */
+	/* where the camera sends from, for RTCP back */
+	struct net_addr cam;
+	uint16_t cam_port;
+	uint32_t teid;		/* GTP-U tunnel it arrived in, 0 when plain */
+	bool via_gtpu;
+	/* extended sequence numbering for the cache */
+	uint64_t ext_max;
+	uint16_t last_seq;
+	uint32_t last_ts;
+	uint64_t au_start;	/* extended seq of the first packet of the current timestamp */
+	/* packet cache, for NACK answers and fast start: slot ext & mask holds an mbuf whose data
+	 * starts at its RTP header, or NULL for a hole */
+	struct rte_mbuf **cache;
+	uint32_t cache_mask;
+	uint64_t cache_head;	/* extended seq after the newest cached */
+	uint64_t cache_tail;	/* oldest extended seq that may be cached */
+	uint64_t cache_bytes;
+	uint64_t kf_start;	/* extended seq where the cached keyframe's access unit starts */
+	bool kf_valid;
+	uint32_t kf_ts;
+	uint32_t pkt_rate;	/* packets in the last second, to size the NACK window */
+	uint32_t pkt_count_1s;
+	uint64_t rate_ns;
+	/* parameter sets for SDP (seqlock: odd while being written) */
+	atomic_uint ps_gen;
+	uint16_t ps_len[H26X_PS_COUNT];
+	uint8_t ps[H26X_PS_COUNT][256];
+	/* RTCP state */
+	uint64_t next_rr_ns;
+	uint64_t last_pli_ns;
+	uint64_t last_rx_ns;
+	uint32_t sr_ntp_mid;
+	bool pli_pending;
+	struct dp_nack nacks[DP_NACK_MAX];
+	uint16_t n_nacks;
+	uint32_t rtt_us;
+	/* subscribers */
+	struct dp_sub **subs;
+	uint16_t n_subs;
+	struct dp_stream_stats stats;
+};
+
+/* A registered device: an ingest listener and its stream. */
+struct dp_dev {
+	char name[DP_NAME_MAX + 1];
+	uint16_t port, rtcp_port;
+	enum dp_codec codec;
+	uint8_t pt;
+	uint32_t clock;
+	struct net_addr src;	/* with src_plen, the allowed sources */
+	uint8_t src_plen;
+	bool src_any;
+	bool ssrc_set;
+	uint32_t ssrc;
+	bool rtcp_mux;
+	/* written by the control thread only */
+	double ctl_kbps;
+	uint64_t ctl_last_bytes;
+	struct dp_stream st;
+};
+
+/* Drops that belong to no stream, by reason. */
+struct dp_port_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_bursts, idle_loops;
+	uint64_t drop_l2, drop_l3, drop_l4, drop_fragment, drop_not_ours, drop_unknown_port;
+	uint64_t drop_unknown_source, accepted_unknown, drop_malformed_rtp, drop_malformed_rtcp, drop_gtpu;
+	uint64_t drop_tx_full, drop_no_mbuf, drop_neigh_queue, drop_unresolved;
+	uint64_t arp_in, arp_replies, icmp_echo, nd_in, nd_adverts, icmp6_echo, gtpu_echo;
+	uint64_t ctl_msgs;
+};
+
+enum dp_msg_type {
+	DP_MSG_DEV_ADD,
+	DP_MSG_DEV_DEL,
+	DP_MSG_SUB_ADD,
+	DP_MSG_SUB_DEL,
+	DP_MSG_SUB_RESUME,
+	DP_MSG_TUNE,
+};
+
+/* A request from the control thread; the dataplane answers by sending the same message back
+ * on the reply ring with rc set. Ownership of what it names passes as the type says. */
+struct dp_msg {
+	enum dp_msg_type type;
+	int rc;
+	struct dp_dev *dev;
+	struct dp_sub *sub;
+	uint32_t u32; /* DP_MSG_TUNE: new idle sleep */
+};
+
+/* Everything the dataplane lcore owns. Cache-aligned: the hot loop touches only this. */
+struct dp_ctx {
+	const struct caas_config *cfg;
+	uint16_t port_id;
+	uint16_t queue;
+	bool multiseg_tx;	/* header mbuf + attached payload chains can be sent */
+	struct rte_ether_addr mac;
+	struct rte_mempool *pool;	/* rx and copies */
+	struct rte_mempool *hdr_pool;	/* header mbufs for zero-copy fan-out */
+	struct rte_mempool *clone_pool; /* indirect mbufs */
+	struct rte_ring *ctl_ring, *reply_ring;
+	struct rte_eth_dev_tx_buffer *txb;
+	struct dp_dev **by_port;	/* UDP port -> device (RTP and, without mux, RTCP) */
+	struct dp_dev **devs;		/* every linked device, for timers */
+	uint32_t n_devs;
+	struct net_neigh_table neigh;
+	struct net_iface ifc;	/* our addresses, for the responders and templates */
+	uint64_t now_ns;
+	uint64_t next_tick_ns;
+	uint64_t neigh_tick_ns;
+	uint32_t idle_sleep_us;
+	uint16_t ip_id;
+	uint32_t rand;
+	struct dp_port_stats stats;
+	volatile bool *quit;
+} __rte_cache_aligned;
+
+/* dp_loop.c */
+int dp_main(void *arg); /* the lcore entry point; arg is the struct dp_ctx */
+void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg);
+
+/* dp_l2.c: our own L2/L3 on the port */
+int dp_l2_init(struct dp_ctx *dp);
+void dp_tx(struct dp_ctx *dp, struct rte_mbuf *m);
+/* Prepare a subscriber's header template and next hop. -ENETUNREACH, -EADDRNOTAVAIL. */
+int dp_sub_l2_init(struct dp_ctx *dp, struct dp_sub *sub);
+/* Send a frame whose Ethernet header lacks only the destination MAC: resolve the next hop of
+ * 'to', hold the frame while resolution is pending (bounded, counted). Consumes m. */
+void dp_output(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr *to);
+/* The same for a subscriber, with its next hop and neighbour entry cached. */
+void dp_output_sub(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m);
+/* A small UDP datagram (RTCP) from our address. */
+void dp_send_udp(struct dp_ctx *dp, const struct net_addr *to, uint16_t sport, uint16_t dport,
+		 const void *payload, size_t len);
+/* ARP, ICMP echo, ND, ICMPv6 echo (parsed as p). Consumes m. */
+void dp_l2_control(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_pkt *p);
+/* Neighbour ageing and resolution retries, once a millisecond. */
+void dp_l2_tick(struct dp_ctx *dp);
+
+/* dp_rx.c */
+void dp_input(struct dp_ctx *dp, struct rte_mbuf *m);
+
+/* dp_stream.c */
+void dp_stream_init(struct dp_ctx *dp, struct dp_dev *dev);
+void dp_stream_release(struct dp_ctx *dp, struct dp_stream *st);
+/* m's data starts at the RTP header; the stream takes the mbuf (frees or keeps it). */
+void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
+		   const struct net_addr *src, uint16_t sport);
+void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf, size_t len,
+		    const struct net_addr *src, uint16_t sport);
+void dp_stream_tick(struct dp_ctx *dp, struct dp_stream *st);
+void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st);
+
+/* dp_fanout.c */
+int dp_sub_attach(struct dp_ctx *dp, struct dp_sub *sub);
+void dp_sub_detach(struct dp_ctx *dp, struct dp_sub *sub);
+void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub);
+/* Send one RTP packet (m's data is the RTP packet, hdr_len its header) to every live
+ * subscriber. m is not consumed. */
+void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t hdr_len);
+void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub);
+void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size_t len);
+
+/* The cached packet with extended sequence number ext, or NULL. */
+struct rte_mbuf *dp_cache_get(const struct dp_stream *st, uint64_t ext);
+
+#define DP_MS 1000000ull /* one millisecond in ns */
+
+#endif

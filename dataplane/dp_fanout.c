@@ -1,0 +1,291 @@
+/* Fan-out of a stream's RTP packets to its subscribers: per-subscriber SSRC, sequence and
+ * timestamp rewrite that stays continuous across source changes; zero-copy (a header mbuf
+ * chained to an indirect mbuf on the payload) where the port sends chains, a copy otherwise;
+ * fast start from the cache, paced; and the subscriber's RTCP: NACKs answered from the cache,
+ * PLI/FIR forwarded upstream, receiver reports read, sender reports sent. */
+#include <string.h>
+#include <time.h>
+
+#include <rte_random.h>
+
+#include "dp.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
+
+#define FAST_START_BURST (256 * 1024) /* bytes a new subscriber gets at once: a keyframe */
+#define CNAME "caasd"
+
+/* Offsets so that the subscriber's numbering starts at random, or carries on without a jump
+ * when the source changed under it (RFC 3550 §8: a new source is a discontinuity we hide). */
+static void rebase(const struct dp_stream *st, struct dp_sub *sub, uint16_t in_seq, uint32_t in_ts)
+{
+	if (!sub->started) {
+		sub->seq_off = (uint16_t)(rte_rand() - in_seq);
+		sub->ts_off = (uint32_t)rte_rand() - in_ts;
+		sub->started = true;
+	} else {
+		uint32_t frame = st->dev->clock / 30;
+		sub->seq_off = (uint16_t)(sub->last_out_seq + 1 - in_seq);
+		sub->ts_off = sub->last_out_ts + frame - in_ts;
+	}
+	sub->src_gen = st->src_gen;
+}
+
+/* Build and send one packet of the stream to a subscriber. m's data is the RTP packet. */
+static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, uint32_t hdr_len,
+		     bool retransmit)
+{
+	struct dp_stream *st = sub->st;
+	const uint8_t *rtp = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t in_seq = rd_be16(rtp + 2);
+	uint32_t in_ts = rd_be32(rtp + 4);
+	uint32_t rtp_len = m->pkt_len;
+
+	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen)))
+		rebase(st, sub, in_seq, in_ts);
+
+	size_t l = sub->tmpl.len;
+	struct rte_mbuf *o;
+	uint8_t *p;
+	bool chained = dp->multiseg_tx && dp->cfg->zero_copy && rtp_len > hdr_len &&
+		       l + hdr_len <= DP_HDR_ROOM;
+	if (chained) {
+		/* Zero copy: our headers and the rewritten RTP header in a small mbuf, chained to
+		 * an indirect mbuf on the camera's payload (refcounted, never written). */
+		o = rte_pktmbuf_alloc(dp->hdr_pool);
+		struct rte_mbuf *c = o ? rte_pktmbuf_clone(m, dp->clone_pool) : NULL;
+		if (unlikely(!c)) {
+			rte_pktmbuf_free(o);
+			sub->stats.dropped_no_mbuf++;
+			return;
+		}
+		rte_pktmbuf_adj(c, (uint16_t)hdr_len);
+		p = (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + hdr_len));
+		memcpy(p + l, rtp, hdr_len);
+		o->next = c;
+		o->nb_segs = (uint16_t)(1 + c->nb_segs);
+		o->pkt_len += c->pkt_len;
+	} else {
+		o = rte_pktmbuf_alloc(dp->pool);
+		p = o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + rtp_len)) : NULL;
+		if (unlikely(!p)) {
+			rte_pktmbuf_free(o);
+			sub->stats.dropped_no_mbuf++;
+			return;
+		}
+		memcpy(p + l, rtp, rtp_len);
+	}
+	uint8_t *r = p + l;
+	uint16_t out_seq = (uint16_t)(in_seq + sub->seq_off);
+	uint32_t out_ts = in_ts + sub->ts_off;
+	rtp_set_seq(r, out_seq);
+	rtp_set_ts(r, out_ts);
+	rtp_set_ssrc(r, sub->ssrc);
+
+	uint32_t sum = 0;
+	if (sub->tmpl.ip_version == 6) { /* the UDP checksum is mandatory over IPv6 */
+		sum = net_csum_partial(r, chained ? hdr_len : rtp_len, 0);
+		if (chained)
+			sum = net_csum_partial(rtp + hdr_len, rtp_len - hdr_len, sum);
+	}
+	net_tmpl_write(&sub->tmpl, p, (uint16_t)rtp_len, dp->ip_id++, sum);
+
+	if (retransmit) {
+		sub->stats.retransmits++;
+	} else {
+		sub->last_out_seq = out_seq;
+		sub->last_out_ts = out_ts;
+		sub->stats.packets++;
+		sub->stats.bytes += rtp_len;
+	}
+	dp_output_sub(dp, sub, o);
+}
+
+void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t hdr_len)
+{
+	for (uint16_t i = 0; i < st->n_subs; i++) {
+		struct dp_sub *sub = st->subs[i];
+		if (sub->state == DP_SUB_LIVE)
+			sub_send(dp, sub, m, hdr_len, false);
+	}
+}
+
+static uint32_t rtp_hdr_len(struct rte_mbuf *m)
+{
+	struct rtp_hdr h;
+	if (rtp_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h) < 0)
+		return 0;
+	return (uint32_t)h.hdr_len;
+}
+
+void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct dp_stream *st = sub->st;
+	if (sub->state != DP_SUB_PAUSED)
+		return;
+	if (st->kf_valid && st->kf_start >= st->cache_tail && st->kf_start < st->cache_head) {
+		sub->state = DP_SUB_CATCHUP;
+		sub->cursor = st->kf_start;
+		sub->credit = FAST_START_BURST;
+		sub->credit_ns = dp->now_ns;
+		dp_sub_tick(dp, sub); /* the keyframe goes out now, not at the next tick */
+	} else {
+		/* Nothing cached to start from: live, and ask the camera for a keyframe. */
+		sub->state = DP_SUB_LIVE;
+		dp_stream_request_keyframe(dp, st);
+	}
+}
+
+int dp_sub_attach(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct dp_stream *st = sub->st;
+	if (st->n_subs >= dp->cfg->max_subs_per_stream)
+		return -ENOSPC;
+	bool paused = sub->state == DP_SUB_PAUSED;
+	sub->ssrc = (uint32_t)rte_rand();
+	sub->started = false;
+	sub->state = DP_SUB_PAUSED;
+	st->subs[st->n_subs++] = sub;
+	if (!paused)
+		dp_sub_resume(dp, sub);
+	return 0;
+}
+
+void dp_sub_detach(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct dp_stream *st = sub->st;
+	(void)dp;
+	for (uint16_t i = 0; i < st->n_subs; i++) {
+		if (st->subs[i] == sub) {
+			st->subs[i] = st->subs[--st->n_subs];
+			st->subs[st->n_subs] = NULL;
+			return;
+		}
+	}
+}
+
+static void send_sr(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct rtcp_sr sr = {.ssrc = sub->ssrc,
+			     .ntp = rtcp_ntp_from_timespec(&now),
+			     .rtp_ts = sub->last_out_ts,
+			     .packet_count = (uint32_t)sub->stats.packets,
+			     .octet_count = (uint32_t)sub->stats.bytes};
+	uint8_t buf[256];
+	int a = rtcp_sr_write(buf, sizeof(buf), &sr, NULL, 0);
+	int b = a < 0 ? a : rtcp_sdes_cname_write(buf + a, sizeof(buf) - (size_t)a, sub->ssrc, CNAME);
+	if (b < 0)
+		return;
+	dp_send_udp(dp, &sub->to, sub->st->dev->rtcp_port, sub->rtcp_port, buf, (size_t)(a + b));
+}
+
+void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct dp_stream *st = sub->st;
+
+	if (sub->state == DP_SUB_LIVE && sub->started &&
+	    dp->now_ns - sub->last_sr_ns >= dp->cfg->rr_interval_ms * DP_MS) {
+		sub->last_sr_ns = dp->now_ns;
+		send_sr(dp, sub);
+	}
+	if (sub->state != DP_SUB_CATCHUP)
+		return;
+
+	uint64_t elapsed = dp->now_ns - sub->credit_ns;
+	sub->credit_ns = dp->now_ns;
+	sub->credit += (int64_t)(elapsed * dp->cfg->fast_start_kbps / 8000000); /* kbit/s -> B/ns */
+	if (sub->credit > FAST_START_BURST)
+		sub->credit = FAST_START_BURST;
+	while (sub->credit > 0) {
+		if (sub->cursor >= st->cache_head) {
+			sub->state = DP_SUB_LIVE; /* caught up: the live path takes over */
+			return;
+		}
+		if (sub->cursor < st->cache_tail) {
+			/* The cache moved on under a slow start: go live from a fresh keyframe. */
+			sub->state = DP_SUB_LIVE;
+			dp_stream_request_keyframe(dp, st);
+			return;
+		}
+		struct rte_mbuf *m = dp_cache_get(st, sub->cursor++);
+		uint32_t hl = m ? rtp_hdr_len(m) : 0;
+		if (!hl)
+			continue; /* a hole we never filled */
+		sub_send(dp, sub, m, hl, false);
+		sub->stats.fast_start_packets++;
+		sub->credit -= m->pkt_len;
+	}
+}
+
+static void answer_nack(struct dp_ctx *dp, struct dp_sub *sub, uint16_t out_seq)
+{
+	struct dp_stream *st = sub->st;
+	uint16_t in_seq = (uint16_t)(out_seq - sub->seq_off);
+	uint16_t behind = (uint16_t)(st->last_seq - in_seq);
+	struct rte_mbuf *m = behind < 32768 && behind <= st->ext_max
+				     ? dp_cache_get(st, st->ext_max - behind)
+				     : NULL;
+	uint32_t hl = m ? rtp_hdr_len(m) : 0;
+	if (!hl) {
+		sub->stats.nack_misses++;
+		return;
+	}
+	sub_send(dp, sub, m, hl, true);
+}
+
+void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size_t len)
+{
+	struct rtcp_iter it;
+	struct rtcp_pkt p;
+	int rc;
+	rtcp_iter_init(&it, buf, len, RTCP_F_REDUCED_SIZE);
+	while ((rc = rtcp_iter_next(&it, &p)) > 0) {
+		struct rtcp_fb fb;
+		switch (p.pt) {
+		case RTCP_PT_RR:
+		case RTCP_PT_SR:
+			for (unsigned i = 0; i < p.count; i++) {
+				struct rtcp_rb rb;
+				if (rtcp_rb_get(&p, i, &rb) < 0 || rb.ssrc != sub->ssrc)
+					continue;
+				sub->stats.rr_in++;
+				sub->fraction_lost = rb.fraction_lost;
+				sub->cumulative_lost = rb.cumulative_lost;
+				struct timespec now;
+				clock_gettime(CLOCK_REALTIME, &now);
+				int64_t rtt = rtcp_rtt_us(
+					rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
+				if (rtt >= 0)
+					sub->rtt_us = (uint32_t)rtt;
+			}
+			break;
+		case RTCP_PT_RTPFB:
+			if (rtcp_fb_get(&p, &fb) < 0 || fb.fmt != RTCP_RTPFB_NACK)
+				break;
+			sub->stats.nacks_in++;
+			struct rtcp_nack_iter ni;
+			uint16_t seq;
+			if (rtcp_nack_iter_init(&ni, &fb) == 0)
+				while (rtcp_nack_next(&ni, &seq) > 0)
+					answer_nack(dp, sub, seq);
+			break;
+		case RTCP_PT_PSFB:
+			if (rtcp_fb_get(&p, &fb) < 0)
+				break;
+			if (fb.fmt == RTCP_PSFB_PLI)
+				sub->stats.plis_in++;
+			else if (fb.fmt == RTCP_PSFB_FIR)
+				sub->stats.firs_in++;
+			else
+				break;
+			dp_stream_request_keyframe(dp, sub->st); /* rate-limited there */
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc < 0)
+		dp->stats.drop_malformed_rtcp++;
+}

@@ -1,0 +1,126 @@
+/* The dataplane lcore: a run-to-completion loop of receive burst, classify, fan out, flush,
+ * with control messages applied between bursts and timers about once a millisecond. It may
+ * sleep briefly when idle (dataplane.idle_sleep_us) so that a small box stays usable. */
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "dp.h"
+
+#define MSG_BURST 16
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int link_dev(struct dp_ctx *dp, struct dp_dev *dev)
+{
+	if (dp->by_port[dev->port] || (!dev->rtcp_mux && dp->by_port[dev->rtcp_port]))
+		return -EADDRINUSE;
+	if (dp->n_devs >= dp->cfg->max_devices)
+		return -ENOSPC;
+	dp_stream_init(dp, dev);
+	dp->by_port[dev->port] = dev;
+	if (!dev->rtcp_mux)
+		dp->by_port[dev->rtcp_port] = dev;
+	dp->devs[dp->n_devs++] = dev;
+	return 0;
+}
+
+static void unlink_dev(struct dp_ctx *dp, struct dp_dev *dev)
+{
+	dp->by_port[dev->port] = NULL;
+	if (!dev->rtcp_mux)
+		dp->by_port[dev->rtcp_port] = NULL;
+	for (uint32_t i = 0; i < dp->n_devs; i++) {
+		if (dp->devs[i] == dev) {
+			dp->devs[i] = dp->devs[--dp->n_devs];
+			break;
+		}
+	}
+	while (dev->st.n_subs)
+		dp_sub_detach(dp, dev->st.subs[0]);
+	dp_stream_release(dp, &dev->st);
+}
+
+void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg)
+{
+	dp->stats.ctl_msgs++;
+	msg->rc = 0;
+	switch (msg->type) {
+	case DP_MSG_DEV_ADD:
+		msg->rc = link_dev(dp, msg->dev);
+		break;
+	case DP_MSG_DEV_DEL:
+		unlink_dev(dp, msg->dev);
+		break;
+	case DP_MSG_SUB_ADD:
+		msg->rc = dp_sub_attach(dp, msg->sub);
+		break;
+	case DP_MSG_SUB_DEL:
+		dp_sub_detach(dp, msg->sub);
+		break;
+	case DP_MSG_SUB_RESUME:
+		dp_sub_resume(dp, msg->sub);
+		break;
+	case DP_MSG_TUNE:
+		dp->idle_sleep_us = msg->u32;
+		break;
+	}
+	/* The reply ring is as large as the request ring, so this cannot fail. */
+	rte_ring_enqueue(dp->reply_ring, msg);
+}
+
+static void tick(struct dp_ctx *dp)
+{
+	for (uint32_t i = 0; i < dp->n_devs; i++)
+		dp_stream_tick(dp, &dp->devs[i]->st);
+	dp_l2_tick(dp);
+}
+
+int dp_main(void *arg)
+{
+	struct dp_ctx *dp = arg;
+	struct rte_mbuf *pkts[256];
+	void *msgs[MSG_BURST];
+	uint16_t burst = (uint16_t)dp->cfg->burst;
+
+	dp->now_ns = mono_ns();
+	dp->next_tick_ns = dp->now_ns;
+	while (!*dp->quit) {
+		dp->now_ns = mono_ns();
+		unsigned nm = rte_ring_dequeue_burst(dp->ctl_ring, msgs, MSG_BURST, NULL);
+		for (unsigned i = 0; i < nm; i++)
+			dp_apply_msg(dp, msgs[i]);
+
+		uint16_t nb = rte_eth_rx_burst(dp->port_id, dp->queue, pkts, burst);
+		if (nb) {
+			dp->stats.rx_bursts++;
+			for (uint16_t i = 0; i < nb; i++) {
+				if (i + 1 < nb)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+				dp_input(dp, pkts[i]);
+			}
+		}
+		rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
+
+		if (dp->now_ns >= dp->next_tick_ns) {
+			dp->next_tick_ns = dp->now_ns + DP_MS;
+			tick(dp);
+			rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
+		}
+		if (!nb && !nm) {
+			dp->stats.idle_loops++;
+			if (dp->idle_sleep_us)
+				rte_delay_us_sleep(dp->idle_sleep_us);
+		}
+	}
+	return 0;
+}
