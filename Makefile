@@ -59,14 +59,26 @@ $(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(MGMT_LIB)
 
 # --- caasd: the daemon ---------------------------------------------------------------------------
 DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil $(MGMT_PKGS)
-CAASD_SRCS := $(wildcard dataplane/*.c)
-CAASD_OBJS := $(CAASD_SRCS:%.c=$(BUILD)/obj/%.o)
+DP_SRCS := $(filter-out dataplane/caasd.c,$(wildcard dataplane/*.c))
+DP_OBJS := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
+DP_LIB := $(BUILD)/libcaasdp.a
 CAASD := $(BUILD)/caasd
+DPDK_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -Wno-missing-field-initializers
+DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm
 # DPDK's flags (-march, -include rte_config.h) only where DPDK is used.
-$(CAASD_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS)) -Wno-missing-field-initializers
+$(DP_OBJS) $(BUILD)/obj/dataplane/caasd.o $(BUILD)/obj/perf/%.o: CFLAGS += $(DPDK_CFLAGS)
 
-$(CAASD): $(CAASD_OBJS) $(MGMT_LIB) $(RTP_LIB)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS)) -lm
+$(DP_LIB): $(DP_OBJS)
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(CAASD): $(BUILD)/obj/dataplane/caasd.o $(DP_LIB) $(MGMT_LIB) $(RTP_LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS)
+
+# --- perf: benchmarks ------------------------------------------------------------------------------
+DP_BENCH := $(BUILD)/perf/dp_bench
+$(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(RTP_LIB)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS) -lrte_net_ring
 
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -78,7 +90,7 @@ FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD)
+all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH))
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c

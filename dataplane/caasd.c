@@ -74,78 +74,6 @@ static int eal_setup(const struct caas_config *cfg, const char *prog)
 	return rte_eal_init(argc, argv);
 }
 
-static int port_setup(struct dp_ctx *dp, const struct caas_config *cfg, char *err, size_t len)
-{
-	if (rte_eth_dev_count_avail() != 1) {
-		snprintf(err, len, "[dataplane] port %s: %u ports found, want 1", cfg->port,
-			 rte_eth_dev_count_avail());
-		return -ENODEV;
-	}
-	uint16_t pid = 0;
-	RTE_ETH_FOREACH_DEV(pid) break;
-	dp->port_id = pid;
-	int socket = rte_eth_dev_socket_id(pid);
-	if (socket < 0)
-		socket = (int)rte_socket_id();
-
-	struct rte_eth_dev_info info;
-	int rc = rte_eth_dev_info_get(pid, &info);
-	if (rc < 0) {
-		snprintf(err, len, "port %s: %s", cfg->port, rte_strerror(-rc));
-		return rc;
-	}
-	struct rte_eth_conf conf = {0};
-	dp->multiseg_tx = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (dp->multiseg_tx)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-
-	unsigned n = cfg->mbufs;
-	dp->pool = rte_pktmbuf_pool_create("caas_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   socket);
-	dp->hdr_pool = rte_pktmbuf_pool_create("caas_hdrs", n, 256, 0,
-					       RTE_PKTMBUF_HEADROOM + DP_HDR_ROOM, socket);
-	dp->clone_pool = rte_pktmbuf_pool_create("caas_clones", n, 256, 0, 0, socket);
-	if (!dp->pool || !dp->hdr_pool || !dp->clone_pool) {
-		snprintf(err, len, "cannot create mempools of %u mbufs: %s (hugepages reserved?)",
-			 n, rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-
-	uint16_t rxd = (uint16_t)cfg->rx_desc, txd = (uint16_t)cfg->tx_desc;
-	if ((rc = rte_eth_dev_configure(pid, 1, 1, &conf)) < 0 ||
-	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &rxd, &txd)) < 0 ||
-	    (rc = rte_eth_rx_queue_setup(pid, 0, rxd, (unsigned)socket, NULL, dp->pool)) < 0 ||
-	    (rc = rte_eth_tx_queue_setup(pid, 0, txd, (unsigned)socket, NULL)) < 0) {
-		snprintf(err, len, "port %s: set-up failed: %s", cfg->port, rte_strerror(-rc));
-		return rc;
-	}
-	rte_eth_macaddr_get(pid, &dp->mac);
-	if ((rc = rte_eth_dev_start(pid)) < 0) {
-		snprintf(err, len, "port %s: cannot start: %s", cfg->port, rte_strerror(-rc));
-		return rc;
-	}
-	/* Neighbour discovery needs multicast; some virtual ports filter it otherwise. */
-	rte_eth_allmulticast_enable(pid);
-
-	dp->txb = rte_zmalloc_socket("txb", RTE_ETH_TX_BUFFER_SIZE(256), 0, socket);
-	if (!dp->txb) {
-		snprintf(err, len, "out of memory");
-		return -ENOMEM;
-	}
-	rte_eth_tx_buffer_init(dp->txb, 256);
-	rte_eth_tx_buffer_set_err_callback(dp->txb, rte_eth_tx_buffer_count_callback,
-					   &dp->stats.drop_tx_full);
-	dp->ctl_ring = rte_ring_create("caas_ctl", 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->reply_ring = rte_ring_create("caas_reply", 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	dp->by_port = rte_zmalloc_socket("by_port", sizeof(*dp->by_port) * 65536, 0, socket);
-	dp->devs = rte_zmalloc_socket("devs", sizeof(*dp->devs) * cfg->max_devices, 0, socket);
-	if (!dp->ctl_ring || !dp->reply_ring || !dp->by_port || !dp->devs) {
-		snprintf(err, len, "out of memory for rings and tables");
-		return -ENOMEM;
-	}
-	return dp_l2_init(dp);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -208,7 +136,14 @@ int main(int argc, char **argv)
 					   "dataplane)", cfg.lcores);
 		goto fail;
 	}
-	if ((rc = port_setup(&dp, &cfg, err, sizeof(err))) < 0)
+	if (rte_eth_dev_count_avail() != 1) {
+		snprintf(err, sizeof(err), "[dataplane] port %s: %u ports found, want 1", cfg.port,
+			 rte_eth_dev_count_avail());
+		goto fail;
+	}
+	uint16_t pid = 0;
+	RTE_ETH_FOREACH_DEV(pid) break;
+	if ((rc = dp_port_setup(&dp, &cfg, pid, err, sizeof(err))) < 0)
 		goto fail;
 
 	/* The control socket's directory, as systemd's RuntimeDirectory would make it. */

@@ -11,6 +11,7 @@
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
 #include "config.h"
@@ -194,7 +195,6 @@ struct dp_ctx {
 	struct rte_ether_addr mac;
 	struct rte_mempool *pool;	/* rx and copies */
 	struct rte_mempool *hdr_pool;	/* header mbufs for zero-copy fan-out */
-	struct rte_mempool *clone_pool; /* indirect mbufs */
 	struct rte_ring *ctl_ring, *reply_ring;
 	struct rte_eth_dev_tx_buffer *txb;
 	struct dp_dev **by_port;	/* UDP port -> device (RTP and, without mux, RTCP) */
@@ -212,8 +212,15 @@ struct dp_ctx {
 	volatile bool *quit;
 } __rte_cache_aligned;
 
+/* dp_port.c: mempools, queues, rings and tables for port pid; err says what failed. */
+int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid, char *err,
+		  size_t len);
+
 /* dp_loop.c */
 int dp_main(void *arg); /* the lcore entry point; arg is the struct dp_ctx */
+/* One turn of the loop: control messages, a receive burst, TX flush, timers when due.
+ * Returns the work done (packets + messages), 0 when idle. */
+unsigned dp_poll_once(struct dp_ctx *dp);
 void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg);
 
 /* dp_l2.c: our own L2/L3 on the port */
@@ -252,15 +259,37 @@ void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st);
 int dp_sub_attach(struct dp_ctx *dp, struct dp_sub *sub);
 void dp_sub_detach(struct dp_ctx *dp, struct dp_sub *sub);
 void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub);
-/* Send one RTP packet (m's data is the RTP packet, hdr_len its header) to every live
- * subscriber. m is not consumed. */
-void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t hdr_len);
+/* Send one accepted RTP packet (see struct dp_rtp_meta) to every live subscriber. m is not
+ * consumed: each chained copy holds its own reference. */
+void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m);
 void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub);
 void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size_t len);
 
-/* The cached packet with extended sequence number ext, or NULL. */
+/* The cached packet with extended sequence number ext, or NULL. Its data is the payload;
+ * dp_rtp_hdr() gives the header. */
 struct rte_mbuf *dp_cache_get(const struct dp_stream *st, uint64_t ext);
 
 #define DP_MS 1000000ull /* one millisecond in ns */
+
+/* What the dataplane keeps in an accepted RTP mbuf (a dynamic field): its data window is the
+ * RTP payload, the header lies just before it, so fan-out can chain the very same mbuf behind
+ * each subscriber's headers. */
+struct dp_rtp_meta {
+	uint32_t ext;	  /* low 32 bits of the extended sequence number */
+	uint16_t hdr_len; /* RTP header bytes in front of the data window */
+};
+
+extern int dp_rtp_meta_off;
+
+static inline struct dp_rtp_meta *dp_meta(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, dp_rtp_meta_off, struct dp_rtp_meta *);
+}
+
+/* The RTP header of an accepted packet. */
+static inline uint8_t *dp_rtp_hdr(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod(m, uint8_t *) - dp_meta(m)->hdr_len;
+}
 
 #endif

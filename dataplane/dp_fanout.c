@@ -31,49 +31,42 @@ static void rebase(const struct dp_stream *st, struct dp_sub *sub, uint16_t in_s
 	sub->src_gen = st->src_gen;
 }
 
-/* Build and send one packet of the stream to a subscriber. m's data is the RTP packet. */
-static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, uint32_t hdr_len,
-		     bool retransmit)
+/* Build and send one packet of the stream to a subscriber (m as struct dp_rtp_meta says). */
+static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, bool retransmit)
 {
 	struct dp_stream *st = sub->st;
-	const uint8_t *rtp = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *rtp = dp_rtp_hdr(m);
+	uint32_t hdr_len = dp_meta(m)->hdr_len;
+	uint32_t payload_len = m->data_len;
+	uint32_t rtp_len = hdr_len + payload_len;
 	uint16_t in_seq = rd_be16(rtp + 2);
 	uint32_t in_ts = rd_be32(rtp + 4);
-	uint32_t rtp_len = m->pkt_len;
 
 	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen)))
 		rebase(st, sub, in_seq, in_ts);
 
 	size_t l = sub->tmpl.len;
-	struct rte_mbuf *o;
-	uint8_t *p;
-	bool chained = dp->multiseg_tx && dp->cfg->zero_copy && rtp_len > hdr_len &&
+	bool chained = dp->multiseg_tx && dp->cfg->zero_copy && payload_len &&
 		       l + hdr_len <= DP_HDR_ROOM;
+	struct rte_mbuf *o = rte_pktmbuf_alloc(chained ? dp->hdr_pool : dp->pool);
+	uint8_t *p = o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len
+										: rtp_len)))
+		       : NULL;
+	if (unlikely(!p)) {
+		rte_pktmbuf_free(o);
+		sub->stats.dropped_no_mbuf++;
+		return;
+	}
+	memcpy(p + l, rtp, hdr_len);
 	if (chained) {
-		/* Zero copy: our headers and the rewritten RTP header in a small mbuf, chained to
-		 * an indirect mbuf on the camera's payload (refcounted, never written). */
-		o = rte_pktmbuf_alloc(dp->hdr_pool);
-		struct rte_mbuf *c = o ? rte_pktmbuf_clone(m, dp->clone_pool) : NULL;
-		if (unlikely(!c)) {
-			rte_pktmbuf_free(o);
-			sub->stats.dropped_no_mbuf++;
-			return;
-		}
-		rte_pktmbuf_adj(c, (uint16_t)hdr_len);
-		p = (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + hdr_len));
-		memcpy(p + l, rtp, hdr_len);
-		o->next = c;
-		o->nb_segs = (uint16_t)(1 + c->nb_segs);
-		o->pkt_len += c->pkt_len;
+		/* Zero copy: our headers and the rewritten RTP header, then the camera's mbuf
+		 * itself, shared by every subscriber through its reference count. */
+		rte_mbuf_refcnt_update(m, 1);
+		o->next = m;
+		o->nb_segs = 2;
+		o->pkt_len += payload_len;
 	} else {
-		o = rte_pktmbuf_alloc(dp->pool);
-		p = o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + rtp_len)) : NULL;
-		if (unlikely(!p)) {
-			rte_pktmbuf_free(o);
-			sub->stats.dropped_no_mbuf++;
-			return;
-		}
-		memcpy(p + l, rtp, rtp_len);
+		memcpy(p + l + hdr_len, rte_pktmbuf_mtod(m, const uint8_t *), payload_len);
 	}
 	uint8_t *r = p + l;
 	uint16_t out_seq = (uint16_t)(in_seq + sub->seq_off);
@@ -84,9 +77,8 @@ static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 
 	uint32_t sum = 0;
 	if (sub->tmpl.ip_version == 6) { /* the UDP checksum is mandatory over IPv6 */
-		sum = net_csum_partial(r, chained ? hdr_len : rtp_len, 0);
-		if (chained)
-			sum = net_csum_partial(rtp + hdr_len, rtp_len - hdr_len, sum);
+		sum = net_csum_partial(r, hdr_len, 0);
+		sum = net_csum_partial(rte_pktmbuf_mtod(m, const uint8_t *), payload_len, sum);
 	}
 	net_tmpl_write(&sub->tmpl, p, (uint16_t)rtp_len, dp->ip_id++, sum);
 
@@ -101,21 +93,13 @@ static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 	dp_output_sub(dp, sub, o);
 }
 
-void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t hdr_len)
+void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m)
 {
 	for (uint16_t i = 0; i < st->n_subs; i++) {
 		struct dp_sub *sub = st->subs[i];
 		if (sub->state == DP_SUB_LIVE)
-			sub_send(dp, sub, m, hdr_len, false);
+			sub_send(dp, sub, m, false);
 	}
-}
-
-static uint32_t rtp_hdr_len(struct rte_mbuf *m)
-{
-	struct rtp_hdr h;
-	if (rtp_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &h) < 0)
-		return 0;
-	return (uint32_t)h.hdr_len;
 }
 
 void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub)
@@ -210,12 +194,11 @@ void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub)
 			return;
 		}
 		struct rte_mbuf *m = dp_cache_get(st, sub->cursor++);
-		uint32_t hl = m ? rtp_hdr_len(m) : 0;
-		if (!hl)
+		if (!m)
 			continue; /* a hole we never filled */
-		sub_send(dp, sub, m, hl, false);
+		sub_send(dp, sub, m, false);
 		sub->stats.fast_start_packets++;
-		sub->credit -= m->pkt_len;
+		sub->credit -= m->pkt_len + dp_meta(m)->hdr_len;
 	}
 }
 
@@ -227,12 +210,11 @@ static void answer_nack(struct dp_ctx *dp, struct dp_sub *sub, uint16_t out_seq)
 	struct rte_mbuf *m = behind < 32768 && behind <= st->ext_max
 				     ? dp_cache_get(st, st->ext_max - behind)
 				     : NULL;
-	uint32_t hl = m ? rtp_hdr_len(m) : 0;
-	if (!hl) {
+	if (!m) {
 		sub->stats.nack_misses++;
 		return;
 	}
-	sub_send(dp, sub, m, hl, true);
+	sub_send(dp, sub, m, true);
 }
 
 void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size_t len)

@@ -85,38 +85,42 @@ static void tick(struct dp_ctx *dp)
 	dp_l2_tick(dp);
 }
 
+unsigned dp_poll_once(struct dp_ctx *dp)
+{
+	struct rte_mbuf *pkts[256];
+	void *msgs[MSG_BURST];
+
+	dp->now_ns = mono_ns();
+	unsigned nm = rte_ring_dequeue_burst(dp->ctl_ring, msgs, MSG_BURST, NULL);
+	for (unsigned i = 0; i < nm; i++)
+		dp_apply_msg(dp, msgs[i]);
+
+	uint16_t nb = rte_eth_rx_burst(dp->port_id, dp->queue, pkts, (uint16_t)dp->cfg->burst);
+	if (nb) {
+		dp->stats.rx_bursts++;
+		for (uint16_t i = 0; i < nb; i++) {
+			if (i + 1 < nb)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			dp_input(dp, pkts[i]);
+		}
+	}
+	rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
+
+	if (dp->now_ns >= dp->next_tick_ns) {
+		dp->next_tick_ns = dp->now_ns + DP_MS;
+		tick(dp);
+		rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
+	}
+	return nb + nm;
+}
+
 int dp_main(void *arg)
 {
 	struct dp_ctx *dp = arg;
-	struct rte_mbuf *pkts[256];
-	void *msgs[MSG_BURST];
-	uint16_t burst = (uint16_t)dp->cfg->burst;
-
 	dp->now_ns = mono_ns();
 	dp->next_tick_ns = dp->now_ns;
 	while (!*dp->quit) {
-		dp->now_ns = mono_ns();
-		unsigned nm = rte_ring_dequeue_burst(dp->ctl_ring, msgs, MSG_BURST, NULL);
-		for (unsigned i = 0; i < nm; i++)
-			dp_apply_msg(dp, msgs[i]);
-
-		uint16_t nb = rte_eth_rx_burst(dp->port_id, dp->queue, pkts, burst);
-		if (nb) {
-			dp->stats.rx_bursts++;
-			for (uint16_t i = 0; i < nb; i++) {
-				if (i + 1 < nb)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-				dp_input(dp, pkts[i]);
-			}
-		}
-		rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
-
-		if (dp->now_ns >= dp->next_tick_ns) {
-			dp->next_tick_ns = dp->now_ns + DP_MS;
-			tick(dp);
-			rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
-		}
-		if (!nb && !nm) {
+		if (!dp_poll_once(dp)) {
 			dp->stats.idle_loops++;
 			if (dp->idle_sleep_us)
 				rte_delay_us_sleep(dp->idle_sleep_us);

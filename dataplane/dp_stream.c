@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "dp.h"
 #include "rtp/rtcp.h"
@@ -30,7 +31,7 @@ static void cache_drop(struct dp_stream *st, uint64_t ext)
 		return;
 	/* The slot may hold a newer packet that landed there after a jump; only the packet
 	 * with this number goes. */
-	if (rd_be16(rte_pktmbuf_mtod(m, uint8_t *) + 2) != (uint16_t)ext)
+	if (dp_meta(m)->ext != (uint32_t)ext)
 		return;
 	st->cache_bytes -= m->pkt_len;
 	rte_pktmbuf_free(m);
@@ -56,7 +57,7 @@ struct rte_mbuf *dp_cache_get(const struct dp_stream *st, uint64_t ext)
 	if (ext < st->cache_tail || ext >= st->cache_head)
 		return NULL;
 	struct rte_mbuf *m = st->cache[ext & st->cache_mask];
-	if (m && rd_be16(rte_pktmbuf_mtod(m, uint8_t *) + 2) == (uint16_t)ext)
+	if (m && dp_meta(m)->ext == (uint32_t)ext)
 		return m;
 	return NULL;
 }
@@ -95,6 +96,10 @@ static void cache_put(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *
 			st->kf_valid = false; /* the byte bound took the keyframe */
 			st->stats.cache_evicted_kf++;
 		}
+		/* The evicted mbufs are long out of the CPU cache: fetch a few ahead. */
+		struct rte_mbuf *ahead = st->cache[(st->cache_tail + 4) & st->cache_mask];
+		if (ahead)
+			rte_prefetch0(ahead);
 		cache_drop(st, st->cache_tail++);
 	}
 }
@@ -339,8 +344,13 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 		st->kf_valid = true;
 	}
 
+	/* From here the mbuf's window is the payload, the header just before it. */
+	struct dp_rtp_meta *meta = dp_meta(m);
+	meta->ext = (uint32_t)ext;
+	meta->hdr_len = (uint16_t)h.hdr_len;
+	rte_pktmbuf_adj(m, (uint16_t)h.hdr_len);
 	cache_put(dp, st, m, ext);
-	dp_fanout(dp, st, m, (uint32_t)h.hdr_len);
+	dp_fanout(dp, st, m);
 out:
 	rte_pktmbuf_free(m);
 }
