@@ -57,7 +57,8 @@ static int eal_setup(const struct caas_config *cfg, const char *prog)
 	argv[argc++] = "-l";
 	argv[argc++] = (char *)cfg->lcores;
 	argv[argc++] = "--in-memory";
-	argv[argc++] = "--log-level=lib.eal:warning";
+	argv[argc++] = "--log-level=lib.eal:error";
+	argv[argc++] = "--log-level=lib.telemetry:error";
 	if (is_pci_address(cfg->port)) {
 		argv[argc++] = "-a";
 		argv[argc++] = (char *)cfg->port;

@@ -226,6 +226,8 @@ void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg);
 /* dp_l2.c: our own L2/L3 on the port */
 int dp_l2_init(struct dp_ctx *dp);
 void dp_tx(struct dp_ctx *dp, struct rte_mbuf *m);
+/* Whether the subscriber's next hop is resolved; if not, resolution is started (or goes on). */
+bool dp_sub_l2_ready(struct dp_ctx *dp, struct dp_sub *sub);
 /* Prepare a subscriber's header template and next hop. -ENETUNREACH, -EADDRNOTAVAIL. */
 int dp_sub_l2_init(struct dp_ctx *dp, struct dp_sub *sub);
 /* Send a frame whose Ethernet header lacks only the destination MAC: resolve the next hop of

@@ -127,6 +127,7 @@ int dp_sub_attach(struct dp_ctx *dp, struct dp_sub *sub)
 		return -ENOSPC;
 	bool paused = sub->state == DP_SUB_PAUSED;
 	sub->ssrc = (uint32_t)rte_rand();
+	dp_sub_l2_ready(dp, sub); /* resolve its MAC now, before there is media to hold */
 	sub->started = false;
 	sub->state = DP_SUB_PAUSED;
 	st->subs[st->n_subs++] = sub;
@@ -175,6 +176,9 @@ void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub)
 		send_sr(dp, sub);
 	}
 	if (sub->state != DP_SUB_CATCHUP)
+		return;
+	/* A burst to an unresolved neighbour would overflow its hold queue: wait for the MAC. */
+	if (!dp_sub_l2_ready(dp, sub))
 		return;
 
 	uint64_t elapsed = dp->now_ns - sub->credit_ns;

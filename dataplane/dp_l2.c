@@ -184,6 +184,28 @@ void dp_output_sub(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m)
 	}
 }
 
+bool dp_sub_l2_ready(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	if (sub->neigh_idx >= 0) {
+		const struct net_neigh *e = net_neigh_entry(&dp->neigh, (uint32_t)sub->neigh_idx);
+		if (e->gen == sub->neigh_gen && e->state == NET_NEIGH_REACHABLE)
+			return true;
+	}
+	uint8_t mac[NET_ETH_ALEN];
+	int rc = net_neigh_output(&dp->neigh, &sub->nh, dp->now_ns, NULL, mac);
+	if (rc == NET_NEIGH_SOLICIT) {
+		struct net_neigh_req r = {.ip = sub->nh, .unicast = false};
+		send_request(dp, &r);
+	}
+	if (rc != 0)
+		return false;
+	int idx = net_neigh_lookup(&dp->neigh, &sub->nh);
+	sub->neigh_idx = idx;
+	if (idx >= 0)
+		sub->neigh_gen = net_neigh_entry(&dp->neigh, (uint32_t)idx)->gen;
+	return true;
+}
+
 static struct net_addr our_addr(const struct dp_ctx *dp, uint8_t family)
 {
 	return family == NET_AF_IP4 ? net_addr4(dp->ifc.ip4) : net_addr6(dp->ifc.ip6);

@@ -9,7 +9,7 @@ static const uint8_t net_bcast[NET_ETH_ALEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x
 
 /* The 28-byte Ethernet/IPv4 ARP body. Safe when sha or tha point into a (the in-place reply). */
 static void net_arp_body(uint8_t *a, uint16_t op, const uint8_t *sha, uint32_t spa,
-			 const uint8_t *tha, uint32_t tpa)
+                         const uint8_t *tha, uint32_t tpa)
 {
 	uint8_t t[NET_ETH_ALEN], s[NET_ETH_ALEN];
 	memcpy(t, tha, NET_ETH_ALEN);
@@ -42,7 +42,7 @@ static bool net_ip4_is_neighbour(const struct net_iface *ifc, uint32_t ip)
 }
 
 int net_arp_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-		  const struct net_iface *ifc)
+                  const struct net_iface *ifc)
 {
 	if (p->ethertype != NET_ETHERTYPE_ARP || p->arp_op != NET_ARP_OP_REQ)
 		return -ENOMSG;
@@ -71,20 +71,20 @@ int net_arp_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct n
 }
 
 static int net_arp_originate(uint8_t *out, size_t cap, const struct net_iface *ifc,
-			     const uint8_t *dst_mac, uint32_t tpa)
+                             const uint8_t *dst_mac, uint32_t tpa)
 {
 	static const uint8_t zero[NET_ETH_ALEN];
 	size_t l2 = NET_ETH_HLEN + (ifc->vlan ? NET_VLAN_HLEN : 0);
 	if (cap < l2 + NET_ARP_LEN)
 		return -ENOSPC;
 	l2 = net_eth_write(out, dst_mac ? dst_mac : net_bcast, ifc->mac, ifc->vlan, ifc->vlan_tci,
-			   NET_ETHERTYPE_ARP);
+	                   NET_ETHERTYPE_ARP);
 	net_arp_body(out + l2, NET_ARP_OP_REQ, ifc->mac, ifc->ip4, zero, tpa);
 	return (int)(l2 + NET_ARP_LEN);
 }
 
 int net_arp_request(uint8_t *out, size_t cap, const struct net_iface *ifc, uint32_t target,
-		    const uint8_t *dst_mac)
+                    const uint8_t *dst_mac)
 {
 	if (ifc->ip4 == 0)
 		return -EADDRNOTAVAIL;
@@ -101,7 +101,7 @@ int net_arp_gratuitous(uint8_t *out, size_t cap, const struct net_iface *ifc)
 }
 
 int net_arp_learn(const uint8_t *frame, const struct net_pkt *p, const struct net_iface *ifc,
-		  struct net_learn *l)
+                  struct net_learn *l)
 {
 	if (p->ethertype != NET_ETHERTYPE_ARP ||
 	    (p->arp_op != NET_ARP_OP_REQ && p->arp_op != NET_ARP_OP_REPLY) || ifc->ip4 == 0)
@@ -109,7 +109,8 @@ int net_arp_learn(const uint8_t *frame, const struct net_pkt *p, const struct ne
 	const uint8_t *a = frame + p->l3_off;
 	uint32_t spa = p->src.v4;
 	/* Off-subnet senders could only fill the table: we never resolve them. */
-	if (!net_mac_is_unicast(a + 8) || spa == ifc->ip4 || !net_ip4_is_neighbour(ifc, spa))
+	if (!net_mac_is_unicast(a + 8) || memcmp(a + 8, ifc->mac, NET_ETH_ALEN) == 0 ||
+	    spa == ifc->ip4 || !net_ip4_is_neighbour(ifc, spa))
 		return -ENOENT;
 	l->ip = net_addr4(spa);
 	memcpy(l->mac, a + 8, NET_ETH_ALEN);

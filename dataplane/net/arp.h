@@ -21,7 +21,7 @@
  *   -ENOSPC         cap is too small
  */
 int net_arp_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-		  const struct net_iface *ifc);
+                  const struct net_iface *ifc);
 
 /*
  * A request for target from ifc->ip4, broadcast, or unicast to dst_mac when re-probing a
@@ -29,7 +29,7 @@ int net_arp_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct n
  * or -EADDRNOTAVAIL (ifc has no IPv4), -EINVAL (target is not unicast), -ENOSPC.
  */
 int net_arp_request(uint8_t *out, size_t cap, const struct net_iface *ifc, uint32_t target,
-		    const uint8_t *dst_mac);
+                    const uint8_t *dst_mac);
 
 /* A gratuitous ARP (RFC 5227 §2.3 announcement: a broadcast request with sender and target
  * address both ifc->ip4), sent at start-up and when the MAC changes. Returns the frame length,
@@ -41,9 +41,9 @@ int net_arp_gratuitous(uint8_t *out, size_t cap, const struct net_iface *ifc);
  * NET_LEARN_CREATE for a request to our address, NET_LEARN_CONFIRM for a reply to our address,
  * NET_LEARN_UPDATE for anything else (gratuitous, overheard). Returns 0, or -ENOENT when there
  * is nothing to learn: not ARP, a probe (sender 0), a non-unicast sender MAC or address, a
- * sender outside our subnet, or one claiming our own address.
+ * sender outside our subnet, or one claiming our own address or MAC.
  */
 int net_arp_learn(const uint8_t *frame, const struct net_pkt *p, const struct net_iface *ifc,
-		  struct net_learn *l);
+                  struct net_learn *l);
 
 #endif

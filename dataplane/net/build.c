@@ -4,7 +4,7 @@
 #include <errno.h>
 
 size_t net_eth_write(uint8_t *buf, const uint8_t dst[NET_ETH_ALEN], const uint8_t src[NET_ETH_ALEN],
-		     bool tagged, uint16_t tci, uint16_t ethertype)
+                     bool tagged, uint16_t tci, uint16_t ethertype)
 {
 	size_t off = 2 * NET_ETH_ALEN;
 	memmove(buf, dst, NET_ETH_ALEN);
@@ -19,7 +19,7 @@ size_t net_eth_write(uint8_t *buf, const uint8_t dst[NET_ETH_ALEN], const uint8_
 }
 
 void net_eth_reply(uint8_t *out, const uint8_t *frame, const struct net_pkt *p,
-		   const uint8_t mac[NET_ETH_ALEN])
+                   const uint8_t mac[NET_ETH_ALEN])
 {
 	uint8_t peer[NET_ETH_ALEN];
 	memcpy(peer, frame + NET_ETH_ALEN, NET_ETH_ALEN);
@@ -38,7 +38,7 @@ int net_tmpl_init(struct net_tmpl *t, const struct net_udp_flow *f)
 	memset(t, 0, sizeof(*t));
 	bool v4 = f->src.family == NET_AF_IP4;
 	size_t off = net_eth_write(t->hdr, f->dst_mac, f->src_mac, f->vlan, f->vlan_tci,
-				   v4 ? NET_ETHERTYPE_IPV4 : NET_ETHERTYPE_IPV6);
+	                           v4 ? NET_ETHERTYPE_IPV4 : NET_ETHERTYPE_IPV6);
 	uint8_t *ip = t->hdr + off;
 	uint8_t ttl = f->ttl ? f->ttl : NET_DEFAULT_TTL;
 	uint8_t *udp;
@@ -79,7 +79,7 @@ int net_tmpl_init(struct net_tmpl *t, const struct net_udp_flow *f)
 }
 
 int net_udp_hdrs_write(uint8_t *buf, size_t cap, const struct net_udp_flow *f, size_t payload_len,
-		       uint16_t ip_id, uint32_t payload_sum)
+                       uint16_t ip_id, uint32_t payload_sum)
 {
 	struct net_tmpl t;
 	int rc = net_tmpl_init(&t, f);

@@ -14,7 +14,7 @@
 /* Write an Ethernet header, with one 802.1Q tag when tagged, and return its length (14 or 18).
  * buf must hold 18 bytes. */
 size_t net_eth_write(uint8_t *buf, const uint8_t dst[NET_ETH_ALEN], const uint8_t src[NET_ETH_ALEN],
-		     bool tagged, uint16_t tci, uint16_t ethertype);
+                     bool tagged, uint16_t tci, uint16_t ethertype);
 
 /*
  * Write the L2 header of a reply to the received frame (parsed as p): destination = the frame's
@@ -22,7 +22,7 @@ size_t net_eth_write(uint8_t *buf, const uint8_t dst[NET_ETH_ALEN], const uint8_
  * may be frame (in place).
  */
 void net_eth_reply(uint8_t *out, const uint8_t *frame, const struct net_pkt *p,
-		   const uint8_t mac[NET_ETH_ALEN]);
+                   const uint8_t mac[NET_ETH_ALEN]);
 
 /* One UDP destination as the fan-out sends to it. */
 struct net_udp_flow {
@@ -79,7 +79,7 @@ static inline void net_tmpl_copy(const struct net_tmpl *t, uint8_t *buf)
  * set, so ip_id only has to differ between packets in flight (RFC 6864).
  */
 static inline void net_tmpl_write4(const struct net_tmpl *t, uint8_t *buf, uint16_t payload_len,
-				   uint16_t ip_id)
+                                   uint16_t ip_id)
 {
 	net_tmpl_copy(t, buf);
 	uint8_t *ip = buf + t->l3_off;
@@ -96,7 +96,7 @@ static inline void net_tmpl_write4(const struct net_tmpl *t, uint8_t *buf, uint1
  * RTP header and payload, chained; compute the shared media part once for all subscribers).
  */
 static inline void net_tmpl_write6(const struct net_tmpl *t, uint8_t *buf, uint16_t payload_len,
-				   uint32_t payload_sum)
+                                   uint32_t payload_sum)
 {
 	net_tmpl_copy(t, buf);
 	uint8_t *ip = buf + t->l3_off;
@@ -110,7 +110,7 @@ static inline void net_tmpl_write6(const struct net_tmpl *t, uint8_t *buf, uint1
 
 /* Either family; ip_id is ignored for IPv6 and payload_sum for IPv4. */
 static inline void net_tmpl_write(const struct net_tmpl *t, uint8_t *buf, uint16_t payload_len,
-				  uint16_t ip_id, uint32_t payload_sum)
+                                  uint16_t ip_id, uint32_t payload_sum)
 {
 	if (t->ip_version == 4)
 		net_tmpl_write4(t, buf, payload_len, ip_id);
@@ -124,6 +124,6 @@ static inline void net_tmpl_write(const struct net_tmpl *t, uint8_t *buf, uint16
  * -ENOSPC (cap too small for the header).
  */
 int net_udp_hdrs_write(uint8_t *buf, size_t cap, const struct net_udp_flow *f, size_t payload_len,
-		       uint16_t ip_id, uint32_t payload_sum);
+                       uint16_t ip_id, uint32_t payload_sum);
 
 #endif

@@ -41,7 +41,10 @@ static inline uint16_t net_csum(const void *buf, size_t len)
 }
 
 /* True when a sum taken over data that includes its checksum field verifies. */
-static inline bool net_csum_ok(uint32_t sum) { return net_csum_fold(sum) == 0xffff; }
+static inline bool net_csum_ok(uint32_t sum)
+{
+	return net_csum_fold(sum) == 0xffff;
+}
 
 /*
  * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'): the checksum after a 16-bit word covered by it
@@ -57,8 +60,8 @@ static inline uint16_t net_csum_update16(uint16_t csum, uint16_t old, uint16_t n
 /* The same for a 32-bit field (an IPv4 address) at an even offset. */
 static inline uint16_t net_csum_update32(uint16_t csum, uint32_t old, uint32_t new)
 {
-	uint32_t s = (uint32_t)(uint16_t)~csum + (uint16_t)~(old >> 16) + (uint16_t)~old +
-		     (new >> 16) + (new & 0xffff);
+	uint32_t s = (uint32_t)(uint16_t)~csum + (uint16_t) ~(old >> 16) + (uint16_t)~old +
+	             (new >> 16) + (new & 0xffff);
 	return (uint16_t)~net_csum_fold(s);
 }
 
@@ -70,7 +73,7 @@ static inline uint32_t net_csum_pseudo4(uint32_t src, uint32_t dst, uint8_t prot
 }
 
 uint32_t net_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
-			  uint32_t len);
+                          uint32_t len);
 
 /* Checksum field value for an IPv4 header of IHL*4 bytes at ip, reading its checksum as 0. */
 uint16_t net_ip4_hdr_csum(const uint8_t *ip);
@@ -88,6 +91,6 @@ uint16_t net_udp6_csum(const uint8_t *ip6, const uint8_t *udp, uint32_t payload_
  * reading its checksum field as 0. */
 uint16_t net_icmp4_csum(const uint8_t *icmp, size_t len);
 uint16_t net_icmp6_csum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *icmp,
-			size_t len);
+                        size_t len);
 
 #endif

@@ -7,7 +7,7 @@
 #include "csum.h"
 
 int net_icmp4_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-			 const struct net_iface *ifc)
+                         const struct net_iface *ifc)
 {
 	if (p->ip_version != 4 || p->proto != NET_PROTO_ICMP || p->icmp_type != NET_ICMP_ECHO_REQ ||
 	    p->icmp_code != 0)
@@ -25,7 +25,6 @@ int net_icmp4_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const s
 
 	const uint8_t *rq = frame + p->l3_off;
 	uint16_t id = rd_be16(rq + 4);
-	uint16_t csum = rd_be16(frame + p->l4_off + 2);
 	uint8_t tos = rq[1];
 	net_eth_reply(out, frame, p, ifc->mac);
 	uint8_t *ip = out + p->l2_len;
@@ -43,13 +42,14 @@ int net_icmp4_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const s
 	wr_be32(ip + 16, peer);
 	wr_be16(ip + 10, net_ip4_hdr_csum(ip));
 	icmp[0] = NET_ICMP_ECHO_REPLY;
-	/* Only the type byte changed, in the word type << 8 | code (code is 0). */
-	wr_be16(icmp + 2, net_csum_update16(csum, NET_ICMP_ECHO_REQ << 8, NET_ICMP_ECHO_REPLY << 8));
+	/* Recomputed, not updated (RFC 1624): with no pseudo-header an all-zero reply sums to +0,
+	 * where the update yields 0x0000 and the right answer is 0xffff. */
+	wr_be16(icmp + 2, net_icmp4_csum(icmp, p->l4_len));
 	return (int)len;
 }
 
 int net_icmp6_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-			 const struct net_iface *ifc)
+                         const struct net_iface *ifc)
 {
 	if (p->ip_version != 6 || p->proto != NET_PROTO_ICMPV6 ||
 	    p->icmp_type != NET_ICMP6_ECHO_REQ || p->icmp_code != 0)
@@ -76,8 +76,9 @@ int net_icmp6_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const s
 	memcpy(ip + 8, src.v6, 16);
 	memcpy(ip + 24, dst.v6, 16);
 	icmp[0] = NET_ICMP6_ECHO_REPLY;
-	/* The pseudo-header holds the same two addresses and length, so only the type changed. */
+	/* The pseudo-header holds the same two addresses and length, so only the type changed;
+	 * it is never all zero, so the update cannot produce the 0x0000 that should be 0xffff. */
 	wr_be16(icmp + 2,
-		net_csum_update16(csum, NET_ICMP6_ECHO_REQ << 8, NET_ICMP6_ECHO_REPLY << 8));
+	        net_csum_update16(csum, NET_ICMP6_ECHO_REQ << 8, NET_ICMP6_ECHO_REPLY << 8));
 	return (int)len;
 }

@@ -11,8 +11,8 @@
  * Answer an ICMP echo request to ifc->ip4 (frame parsed into p by net_parse(), returning 0):
  * the reply keeps identifier, sequence number and data, and the request's VLAN tags; its IPv4
  * header is 20 bytes (request options such as record route are not echoed), TTL
- * NET_DEFAULT_TTL, the request's TOS and id, DF clear; the ICMP checksum is updated
- * incrementally (RFC 1624). Written to out, which may be frame. Returns the frame length
+ * NET_DEFAULT_TTL, the request's TOS and id, DF clear, the ICMP checksum recomputed. Written to
+ * out, which may be frame. Returns the frame length
  * (p->l2_len + 20 + p->l4_len), or:
  *   -ENOMSG         not an echo request (type 8, code 0)
  *   -EADDRNOTAVAIL  not sent to ifc->ip4 (broadcast and multicast pings are not answered)
@@ -21,17 +21,18 @@
  *   -ENOSPC         cap is too small
  */
 int net_icmp4_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-			 const struct net_iface *ifc);
+                         const struct net_iface *ifc);
 
 /*
  * The same for ICMPv6 echo to our global or link-local address: the reply comes from the
  * address the request was sent to, with a plain 40-byte header (extension headers are not
- * echoed), traffic class 0, flow label 0, hop limit NET_DEFAULT_TTL. Returns the frame length
+ * echoed), traffic class 0, flow label 0, hop limit NET_DEFAULT_TTL, the checksum updated
+ * for the new type (RFC 1624). Returns the frame length
  * (p->l2_len + 40 + p->l4_len), or -ENOMSG (not type 128 code 0), -EADDRNOTAVAIL (not to one of
  * our unicast addresses), -EHOSTUNREACH (source multicast or unspecified, or multicast source
  * MAC), -ENOSPC.
  */
 int net_icmp6_echo_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-			 const struct net_iface *ifc);
+                         const struct net_iface *ifc);
 
 #endif

@@ -55,7 +55,7 @@ struct net_nd_msg {
 
 /* RFC 4861 §7.1.1 (NS) and §7.1.2 (NA) validity checks; the checksum was checked by parse. */
 static int net_nd_check(const uint8_t *frame, const struct net_pkt *p, uint8_t type,
-			struct net_nd_msg *m)
+                        struct net_nd_msg *m)
 {
 	if (p->ip_version != 6 || p->proto != NET_PROTO_ICMPV6 || p->icmp_type != type)
 		return -ENOMSG;
@@ -93,9 +93,9 @@ static int net_nd_check(const uint8_t *frame, const struct net_pkt *p, uint8_t t
 
 /* Write the IPv6 header and an NS/NA body with one link-layer address option; returns the
  * bytes written from ip. */
-static size_t net_nd_write(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16],
-			   uint8_t type, uint8_t flags, const uint8_t target[16], uint8_t opt,
-			   const uint8_t mac[NET_ETH_ALEN])
+static size_t net_nd_write(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t type,
+                           uint8_t flags, const uint8_t target[16], uint8_t opt,
+                           const uint8_t mac[NET_ETH_ALEN])
 {
 	uint8_t s[16], d[16], t[16];
 	memcpy(s, src, 16);
@@ -123,7 +123,7 @@ static size_t net_nd_write(uint8_t *ip, const uint8_t src[16], const uint8_t dst
 }
 
 int net_nd_na_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-		    const struct net_iface *ifc)
+                    const struct net_iface *ifc)
 {
 	struct net_nd_msg m;
 	int rc = net_nd_check(frame, p, NET_ICMP6_ND_NS, &m);
@@ -162,12 +162,12 @@ int net_nd_na_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct
 	/* Our routers are elsewhere: R stays clear. */
 	uint8_t flags = NET_ND_NA_OVERRIDE | (dad ? 0 : NET_ND_NA_SOLICITED);
 	net_nd_write(out + p->l2_len, target, dst, NET_ICMP6_ND_NA, flags, target, NET_ND_OPT_TLLA,
-		     ifc->mac);
+	             ifc->mac);
 	return (int)len;
 }
 
 int net_nd_ns(uint8_t *out, size_t cap, const struct net_iface *ifc, const uint8_t target[16],
-	      const uint8_t *dst_mac)
+              const uint8_t *dst_mac)
 {
 	if (!ifc->has_ip6)
 		return -EADDRNOTAVAIL;
@@ -187,7 +187,7 @@ int net_nd_ns(uint8_t *out, size_t cap, const struct net_iface *ifc, const uint8
 	const uint8_t *src = net_ip6_is_link_local(target) ? ifc->ip6_ll : ifc->ip6;
 	l2 = net_eth_write(out, mac, ifc->mac, ifc->vlan, ifc->vlan_tci, NET_ETHERTYPE_IPV6);
 	return (int)(l2 + net_nd_write(out + l2, src, dst, NET_ICMP6_ND_NS, 0, target,
-				       NET_ND_OPT_SLLA, ifc->mac));
+	                               NET_ND_OPT_SLLA, ifc->mac));
 }
 
 /* Worth a neighbour entry: a unicast address on our link that is not ours. */
@@ -199,7 +199,7 @@ static bool net_ip6_is_neighbour(const struct net_iface *ifc, const uint8_t ip[1
 }
 
 int net_nd_learn(const uint8_t *frame, const struct net_pkt *p, const struct net_iface *ifc,
-		 struct net_learn *l)
+                 struct net_learn *l)
 {
 	struct net_nd_msg m;
 	if (!ifc->has_ip6 || p->ip_version != 6 || p->proto != NET_PROTO_ICMPV6)

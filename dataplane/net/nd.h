@@ -46,7 +46,7 @@ void net_ip6_ll_from_mac(uint8_t out[16], const uint8_t mac[NET_ETH_ALEN]);
  *   -ENOSPC         cap is too small
  */
 int net_nd_na_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct net_pkt *p,
-		    const struct net_iface *ifc);
+                    const struct net_iface *ifc);
 
 /*
  * A Neighbor Solicitation for target with our source link-layer address option: to the
@@ -56,7 +56,7 @@ int net_nd_na_reply(uint8_t *out, size_t cap, const uint8_t *frame, const struct
  * -EADDRNOTAVAIL (no IPv6 on ifc), -EINVAL (target multicast or unspecified), -ENOSPC.
  */
 int net_nd_ns(uint8_t *out, size_t cap, const struct net_iface *ifc, const uint8_t target[16],
-	      const uint8_t *dst_mac);
+              const uint8_t *dst_mac);
 
 /*
  * What a valid NS or NA (parsed into p) tells, for net_neigh_learn(): an NS gives its source
@@ -68,6 +68,6 @@ int net_nd_ns(uint8_t *out, size_t cap, const struct net_iface *ifc, const uint8
  * prefix.
  */
 int net_nd_learn(const uint8_t *frame, const struct net_pkt *p, const struct net_iface *ifc,
-		 struct net_learn *l);
+                 struct net_learn *l);
 
 #endif

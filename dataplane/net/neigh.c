@@ -17,7 +17,16 @@ void net_neigh_cfg_default(struct net_neigh_cfg *cfg)
 	cfg->stale_ns = 60000 * NET_MS;
 }
 
-static size_t net_align8(size_t n) { return (n + 7) & ~(size_t)7; }
+/* now is at least d after t. Safe for any d (UINT64_MAX: never) and for a now behind t. */
+static bool net_elapsed(uint64_t now, uint64_t t, uint64_t d)
+{
+	return now >= t && now - t >= d;
+}
+
+static size_t net_align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
 
 static uint32_t net_neigh_slots(uint32_t capacity)
 {
@@ -45,7 +54,7 @@ size_t net_neigh_mem_size(const struct net_neigh_cfg *cfg)
 }
 
 int net_neigh_init(struct net_neigh_table *t, const struct net_neigh_cfg *cfg, void *mem,
-		   size_t len)
+                   size_t len)
 {
 	size_t need = net_neigh_mem_size(cfg);
 	if (need == 0 || !mem || ((uintptr_t)mem & 7))
@@ -117,7 +126,7 @@ int net_neigh_lookup(const struct net_neigh_table *t, const struct net_addr *ip)
 }
 
 static int net_neigh_alloc(struct net_neigh_table *t, const struct net_addr *ip, uint32_t h,
-			   uint8_t state, uint64_t now)
+                           uint8_t state, uint64_t now)
 {
 	if (t->nfree == 0)
 		return -ENOSPC;
@@ -203,7 +212,7 @@ static int net_neigh_hold(struct net_neigh_table *t, uint32_t idx, void *pkt, in
 }
 
 int net_neigh_output(struct net_neigh_table *t, const struct net_addr *ip, uint64_t now, void *pkt,
-		     uint8_t mac[NET_ETH_ALEN])
+                     uint8_t mac[NET_ETH_ALEN])
 {
 	uint32_t h = net_neigh_hash(t, ip);
 	int idx = net_neigh_find(t, ip, h);
@@ -263,8 +272,9 @@ int net_neigh_learn(struct net_neigh_table *t, const struct net_learn *l, uint64
 	if (e->state == NET_NEIGH_INCOMPLETE) {
 		if (!mac)
 			return idx;
-		net_neigh_set(e, l->how == NET_LEARN_CONFIRM ? NET_NEIGH_REACHABLE : NET_NEIGH_STALE,
-			      mac, now);
+		net_neigh_set(e,
+		              l->how == NET_LEARN_CONFIRM ? NET_NEIGH_REACHABLE : NET_NEIGH_STALE,
+		              mac, now);
 		t->st.resolved++;
 	} else if (changed && !l->override) {
 		/* §7.2.5: a non-override NA with another address only casts doubt. */
@@ -296,7 +306,7 @@ size_t net_neigh_take(struct net_neigh_table *t, uint32_t idx, void **pkts, size
 
 /* Returns false when the entry gave up and was removed. */
 static bool net_neigh_retry(struct net_neigh_table *t, uint32_t idx, uint64_t now,
-			    struct net_neigh_req *reqs, size_t max, size_t *n)
+                            struct net_neigh_req *reqs, size_t max, size_t *n)
 {
 	struct net_neigh *e = &t->e[idx];
 	if (now < e->next_ns)
@@ -322,7 +332,7 @@ static bool net_neigh_retry(struct net_neigh_table *t, uint32_t idx, uint64_t no
 }
 
 size_t net_neigh_tick(struct net_neigh_table *t, uint64_t now, struct net_neigh_req *reqs,
-		      size_t max)
+                      size_t max)
 {
 	size_t n = 0;
 	for (uint32_t i = 0; i < t->cfg.capacity; i++) {
@@ -332,7 +342,7 @@ size_t net_neigh_tick(struct net_neigh_table *t, uint64_t now, struct net_neigh_
 			net_neigh_retry(t, i, now, reqs, max, &n);
 			break;
 		case NET_NEIGH_REACHABLE:
-			if (now >= e->since_ns + t->cfg.reachable_ns)
+			if (net_elapsed(now, e->since_ns, t->cfg.reachable_ns))
 				net_neigh_set(e, NET_NEIGH_STALE, NULL, now);
 			break;
 		case NET_NEIGH_STALE:
@@ -342,7 +352,7 @@ size_t net_neigh_tick(struct net_neigh_table *t, uint64_t now, struct net_neigh_
 				/* Used since it went stale: probe now (the first of a round). */
 				e->next_ns = now;
 				net_neigh_retry(t, i, now, reqs, max, &n);
-			} else if (now >= e->since_ns + t->cfg.stale_ns) {
+			} else if (net_elapsed(now, e->since_ns, t->cfg.stale_ns)) {
 				t->st.expired++;
 				net_neigh_free(t, i, &t->st.dropped_flushed);
 			}

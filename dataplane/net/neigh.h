@@ -94,21 +94,20 @@ size_t net_neigh_mem_size(const struct net_neigh_cfg *cfg);
  * on the lcore's socket). Returns 0, -EINVAL (cfg invalid, or mem misaligned), -ENOSPC (len too
  * small). Nothing is allocated, then or later. */
 int net_neigh_init(struct net_neigh_table *t, const struct net_neigh_cfg *cfg, void *mem,
-		   size_t len);
+                   size_t len);
 
 /* Index of ip's entry (any state), or -ENOENT. No side effects. */
 int net_neigh_lookup(const struct net_neigh_table *t, const struct net_addr *ip);
 
-static inline const struct net_neigh *net_neigh_entry(const struct net_neigh_table *t,
-						      uint32_t idx)
+static inline const struct net_neigh *net_neigh_entry(const struct net_neigh_table *t, uint32_t idx)
 {
 	return &t->e[idx];
 }
 
-/* net_neigh_output() results other than 0 and drops. */
+/* net_neigh_output() results other than 0 and drops. NET_NEIGH_SOLICIT: a new entry, send a
+ * request for ip now (pkt is held, or dropped and counted when queue_len is 0). */
 #define NET_NEIGH_QUEUED  1 /* the entry is being resolved; pkt is held */
-#define NET_NEIGH_SOLICIT 2 /* a new entry: send a request for ip now (pkt held, or dropped
-			     * and counted when queue_len is 0) */
+#define NET_NEIGH_SOLICIT 2
 
 /*
  * The transmit path: the MAC for next hop ip. Returns 0 with mac filled (REACHABLE or STALE):
@@ -117,7 +116,7 @@ static inline const struct net_neigh *net_neigh_entry(const struct net_neigh_tab
  * it: -ENOBUFS (queue full), -ENOSPC (no free entry: table_full).
  */
 int net_neigh_output(struct net_neigh_table *t, const struct net_addr *ip, uint64_t now, void *pkt,
-		     uint8_t mac[NET_ETH_ALEN]);
+                     uint8_t mac[NET_ETH_ALEN]);
 
 /*
  * Apply what a received ARP or ND message taught (net_arp_learn(), net_nd_learn()), following
@@ -151,7 +150,7 @@ struct net_neigh_req {
  * it from a timer (every 10-100 ms), not per packet.
  */
 size_t net_neigh_tick(struct net_neigh_table *t, uint64_t now, struct net_neigh_req *reqs,
-		      size_t max);
+                      size_t max);
 
 /* Remove ip's entry, dropping its held packets (dropped_flushed). 0 or -ENOENT. */
 int net_neigh_remove(struct net_neigh_table *t, const struct net_addr *ip);

@@ -36,7 +36,7 @@ static uint32_t net_pseudo(const struct net_pkt *p, size_t l4_len)
 
 /* L4 of an unfragmented packet whose IP payload is buf[off..end). */
 static int net_parse_l4(const uint8_t *buf, size_t off, size_t end, unsigned flags,
-			struct net_pkt *p)
+                        struct net_pkt *p)
 {
 	const uint8_t *l4 = buf + off;
 	size_t l4_len = end - off;
@@ -59,7 +59,7 @@ static int net_parse_l4(const uint8_t *buf, size_t off, size_t end, unsigned fla
 				return -EBADE;
 			p->flags |= NET_PKT_UDP_NOCS;
 		} else if (!(flags & NET_PARSE_UDP_CSUM_OK) &&
-			   !net_csum_ok(net_csum_partial(l4, l4_len, net_pseudo(p, l4_len)))) {
+		           !net_csum_ok(net_csum_partial(l4, l4_len, net_pseudo(p, l4_len)))) {
 			return -EBADE;
 		}
 		break;
@@ -75,7 +75,7 @@ static int net_parse_l4(const uint8_t *buf, size_t off, size_t end, unsigned fla
 		/* ICMP has no pseudo-header; ICMPv6 has one (RFC 4443 §2.3). Both are always
 		 * verified: NICs do not, and the responders rely on it. */
 		if (!net_csum_ok(net_csum_partial(l4, l4_len,
-						  p->ip_version == 4 ? 0 : net_pseudo(p, l4_len))))
+		                                  p->ip_version == 4 ? 0 : net_pseudo(p, l4_len))))
 			return -EBADE;
 		break;
 	default:

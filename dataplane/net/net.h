@@ -46,14 +46,14 @@
 #define NET_PROTO_ICMPV6   58
 #define NET_PROTO_DSTOPTS  60
 
-#define NET_ICMP_ECHO_REPLY   0
-#define NET_ICMP_ECHO_REQ     8
-#define NET_ICMP6_ECHO_REQ    128
-#define NET_ICMP6_ECHO_REPLY  129
-#define NET_ICMP6_ND_NS       135
-#define NET_ICMP6_ND_NA       136
-#define NET_ND_HOP_LIMIT      255 /* RFC 4861 §7.1: anything else may come from off-link */
-#define NET_DEFAULT_TTL       64
+#define NET_ICMP_ECHO_REPLY  0
+#define NET_ICMP_ECHO_REQ    8
+#define NET_ICMP6_ECHO_REQ   128
+#define NET_ICMP6_ECHO_REPLY 129
+#define NET_ICMP6_ND_NS      135
+#define NET_ICMP6_ND_NA      136
+#define NET_ND_HOP_LIMIT     255 /* RFC 4861 §7.1: anything else may come from off-link */
+#define NET_DEFAULT_TTL      64
 
 #define NET_AF_IP4 4
 #define NET_AF_IP6 6
@@ -105,7 +105,10 @@ static inline uint32_t net_ip4_mask(uint8_t prefix)
 	return prefix == 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
 }
 
-static inline bool net_ip6_is_multicast(const uint8_t ip[16]) { return ip[0] == 0xff; }
+static inline bool net_ip6_is_multicast(const uint8_t ip[16])
+{
+	return ip[0] == 0xff;
+}
 
 static inline bool net_ip6_is_unspecified(const uint8_t ip[16])
 {
@@ -182,7 +185,7 @@ struct net_pkt {
 	uint16_t vlan_inner_tci; /* inner tag of a double-tagged frame */
 	uint32_t l2_len;         /* Ethernet header and tags */
 	uint32_t l3_off;         /* == l2_len */
-	uint32_t l3_len;         /* ARP body, IPv4 header with options, IPv6 header with extensions */
+	uint32_t l3_len; /* ARP body, IPv4 header with options, IPv6 header with extensions */
 	uint32_t l4_off;
 	uint32_t l4_len;      /* L4 header and payload, as the IP length says */
 	uint32_t payload_off; /* after the UDP or ICMP header */

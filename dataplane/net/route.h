@@ -23,7 +23,7 @@ int net_next_hop4(uint32_t addr, uint8_t prefix, uint32_t gw, uint32_t dst, uint
  * -ENETUNREACH.
  */
 int net_next_hop6(const uint8_t addr[16], uint8_t prefix, const uint8_t *gw, const uint8_t dst[16],
-		  uint8_t nh[16]);
+                  uint8_t nh[16]);
 
 /* Either family, from ifc. -EADDRNOTAVAIL when ifc has no address of dst's family, -EINVAL
  * for a family that is neither; otherwise as above. */
