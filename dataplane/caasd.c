@@ -31,11 +31,12 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: caasd [-c FILE] [--check]\n"
-		   "  -c, --config FILE  configuration (default %s)\n"
-		   "      --check        validate the configuration and exit\n"
-		   "  -V, --version      print the version\n",
-		   CAAS_DEFAULT_CONFIG);
+	fprintf(f,
+	        "usage: caasd [-c FILE] [--check]\n"
+	        "  -c, --config FILE  configuration (default %s)\n"
+	        "      --check        validate the configuration and exit\n"
+	        "  -V, --version      print the version\n",
+	        CAAS_DEFAULT_CONFIG);
 }
 
 static bool is_pci_address(const char *s)
@@ -69,7 +70,8 @@ static int eal_setup(const struct caas_config *cfg, const char *prog)
 	}
 	snprintf(buf, sizeof(buf), "%s", cfg->eal_args);
 	char *save = NULL;
-	for (char *t = strtok_r(buf, " \t", &save); t && argc < 63; t = strtok_r(NULL, " \t", &save))
+	for (char *t = strtok_r(buf, " \t", &save); t && argc < 63;
+	     t = strtok_r(NULL, " \t", &save))
 		argv[argc++] = t;
 	argv[argc] = NULL;
 	return rte_eal_init(argc, argv);
@@ -78,11 +80,11 @@ static int eal_setup(const struct caas_config *cfg, const char *prog)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check", no_argument, NULL, 'k'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CAAS_DEFAULT_CONFIG;
 	bool check = false;
@@ -133,13 +135,15 @@ int main(int argc, char **argv)
 	unsigned worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	int rc = -EINVAL;
 	if (worker >= RTE_MAX_LCORE) {
-		snprintf(err, sizeof(err), "[dataplane] lcores %s: need two lcores (control and "
-					   "dataplane)", cfg.lcores);
+		snprintf(err, sizeof(err),
+		         "[dataplane] lcores %s: need two lcores (control and "
+		         "dataplane)",
+		         cfg.lcores);
 		goto fail;
 	}
 	if (rte_eth_dev_count_avail() != 1) {
 		snprintf(err, sizeof(err), "[dataplane] port %s: %u ports found, want 1", cfg.port,
-			 rte_eth_dev_count_avail());
+		         rte_eth_dev_count_avail());
 		goto fail;
 	}
 	uint16_t pid = 0;

@@ -24,40 +24,46 @@ struct key {
 };
 
 #define OFF(f) offsetof(struct caas_config, f)
-#define STR(s, k, f) {s, k, K_STR, OFF(f), sizeof(((struct caas_config *)0)->f), 0, 0}
-#define U32(s, k, f, lo, hi) {s, k, K_U32, OFF(f), 0, lo, hi}
+#define STR(s, k, f)                                                                               \
+	{                                                                                          \
+		s, k, K_STR, OFF(f), sizeof(((struct caas_config *)0)->f), 0, 0                    \
+	}
+#define U32(s, k, f, lo, hi)                                                                       \
+	{                                                                                          \
+		s, k, K_U32, OFF(f), 0, lo, hi                                                     \
+	}
 
 static const struct key keys[] = {
-	STR("dataplane", "port", port),
-	STR("dataplane", "lcores", lcores),
-	STR("dataplane", "eal_args", eal_args),
-	{"dataplane", "ip", K_ADDRS, 0, 0, 0, 0},
-	{"dataplane", "gateway", K_GATEWAY, 0, 0, 0, 0},
-	U32("dataplane", "mbufs", mbufs, 1024, 16u << 20),
-	U32("dataplane", "burst", burst, 1, 256),
-	U32("dataplane", "idle_sleep_us", idle_sleep_us, 0, 100000),
-	U32("dataplane", "rx_desc", rx_desc, 64, 16384),
-	U32("dataplane", "tx_desc", tx_desc, 64, 16384),
-	U32("dataplane", "vlan", vlan, 0, 4094),
-	{"dataplane", "zero_copy", K_BOOL, OFF(zero_copy), 0, 0, 0},
-	{"ingest", "gtpu", K_BOOL, OFF(gtpu), 0, 0, 0},
-	{"ingest", "accept_unknown", K_BOOL, OFF(accept_unknown), 0, 0, 0},
-	U32("ingest", "idle_ms", idle_ms, 100, 3600000),
-	U32("rtcp", "rr_interval_ms", rr_interval_ms, 100, 60000),
-	{"rtcp", "nack", K_BOOL, OFF(nack), 0, 0, 0},
-	U32("rtcp", "nack_retries", nack_retries, 0, 20),
-	U32("rtcp", "pli_interval_ms", pli_interval_ms, 0, 60000),
-	{"cache", "packets", K_POW2, OFF(cache_packets), 0, 256, 65536},
-	U32("cache", "nack_ms", nack_cache_ms, 0, 10000),
-	U32("cache", "fast_start_bytes", fast_start_bytes, 0, 256u << 20),
-	U32("cache", "fast_start_kbps", fast_start_kbps, 100, 10000000),
-	U32("limits", "devices", max_devices, 1, 65536),
-	U32("limits", "subs_per_stream", max_subs_per_stream, 1, 1024),
-	U32("limits", "neigh_entries", neigh_entries, 16, 1u << 20),
-	U32("limits", "neigh_queue", neigh_queue, 0, 1024),
-	STR("mgmt", "socket", socket),
-	{"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
-	STR("mgmt", "socket_group", socket_group),
+    STR("dataplane", "port", port),
+    STR("dataplane", "lcores", lcores),
+    STR("dataplane", "eal_args", eal_args),
+    {"dataplane", "ip", K_ADDRS, 0, 0, 0, 0},
+    {"dataplane", "gateway", K_GATEWAY, 0, 0, 0, 0},
+    U32("dataplane", "mbufs", mbufs, 1024, 16u << 20),
+    U32("dataplane", "burst", burst, 1, 256),
+    U32("dataplane", "idle_sleep_us", idle_sleep_us, 0, 100000),
+    U32("dataplane", "rx_desc", rx_desc, 64, 16384),
+    U32("dataplane", "tx_desc", tx_desc, 64, 16384),
+    U32("dataplane", "vlan", vlan, 0, 4094),
+    {"dataplane", "zero_copy", K_BOOL, OFF(zero_copy), 0, 0, 0},
+    {"ingest", "gtpu", K_BOOL, OFF(gtpu), 0, 0, 0},
+    {"ingest", "accept_unknown", K_BOOL, OFF(accept_unknown), 0, 0, 0},
+    U32("ingest", "idle_ms", idle_ms, 100, 3600000),
+    U32("rtcp", "rr_interval_ms", rr_interval_ms, 100, 60000),
+    {"rtcp", "nack", K_BOOL, OFF(nack), 0, 0, 0},
+    U32("rtcp", "nack_retries", nack_retries, 0, 20),
+    U32("rtcp", "pli_interval_ms", pli_interval_ms, 0, 60000),
+    {"cache", "packets", K_POW2, OFF(cache_packets), 0, 256, 65536},
+    U32("cache", "nack_ms", nack_cache_ms, 0, 10000),
+    U32("cache", "fast_start_bytes", fast_start_bytes, 0, 256u << 20),
+    U32("cache", "fast_start_kbps", fast_start_kbps, 100, 10000000),
+    U32("limits", "devices", max_devices, 1, 65536),
+    U32("limits", "subs_per_stream", max_subs_per_stream, 1, 1024),
+    U32("limits", "neigh_entries", neigh_entries, 16, 1u << 20),
+    U32("limits", "neigh_queue", neigh_queue, 0, 1024),
+    STR("mgmt", "socket", socket),
+    {"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
+    STR("mgmt", "socket_group", socket_group),
 };
 
 void caas_config_defaults(struct caas_config *cfg)
@@ -142,7 +148,7 @@ static int fail(struct load_ctx *c, const char *fmt, ...)
 
 /* A comma-separated list with at most one IPv4 and one IPv6 entry. */
 static int set_addrs(struct load_ctx *c, const struct key *k, const char *section,
-		     const char *value, bool gateway)
+                     const char *value, bool gateway)
 {
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s", value);
@@ -156,12 +162,12 @@ static int set_addrs(struct load_ctx *c, const struct key *k, const char *sectio
 		int family;
 		if (caas_prefix_parse(tok, gateway, &p, &family) < 0)
 			return fail(c, "[%s] %s: '%s' is not %s", section, k->name, tok,
-				    gateway ? "an IPv4 or IPv6 address"
-					    : "ADDRESS/PREFIX (IPv4 or IPv6)");
+			            gateway ? "an IPv4 or IPv6 address"
+			                    : "ADDRESS/PREFIX (IPv4 or IPv6)");
 		struct caas_prefix *slot = family == AF_INET ? v4 : v6;
 		if (slot->set)
 			return fail(c, "[%s] %s: more than one address of a family in '%s'",
-				    section, k->name, value);
+			            section, k->name, value);
 		*slot = p;
 	}
 	if (!v4->set && !v6->set)
@@ -186,7 +192,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	case K_STR:
 		if (strlen(value) >= k->size)
 			return fail(c, "[%s] %s: value too long (%zu bytes at most)", section, name,
-				    k->size - 1);
+			            k->size - 1);
 		snprintf(base, k->size, "%s", value);
 		return 1;
 	case K_BOOL:
@@ -194,7 +200,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		    !strcmp(value, "1"))
 			*(bool *)base = true;
 		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
-			 !strcmp(value, "0"))
+		         !strcmp(value, "0"))
 			*(bool *)base = false;
 		else
 			return fail(c, "[%s] %s: '%s' is not true or false", section, name, value);
@@ -208,7 +214,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(c, "[%s] %s: '%s' is not a number", section, name, value);
 		if (v < k->min || v > k->max)
 			return fail(c, "[%s] %s: %s is out of range %u..%u", section, name, value,
-				    k->min, k->max);
+			            k->min, k->max);
 		if (k->type == K_POW2 && (v & (v - 1)))
 			return fail(c, "[%s] %s: %s is not a power of two", section, name, value);
 		*(uint32_t *)base = (uint32_t)v;
@@ -243,12 +249,12 @@ int caas_config_load(struct caas_config *cfg, const char *path, char *err, size_
 	}
 	if (cfg->gw4.set && !cfg->ip4.set) {
 		snprintf(err, errlen, "%s: [dataplane] gateway is IPv4 but ip has no IPv4 address",
-			 path);
+		         path);
 		return -EINVAL;
 	}
 	if (cfg->gw6.set && !cfg->ip6.set) {
 		snprintf(err, errlen, "%s: [dataplane] gateway is IPv6 but ip has no IPv6 address",
-			 path);
+		         path);
 		return -EINVAL;
 	}
 	return 0;

@@ -21,8 +21,8 @@ struct caas_prefix {
 
 struct caas_config {
 	/* [dataplane] */
-	char port[256];	    /* PCI address or DPDK vdev string */
-	char lcores[64];    /* EAL -l list: the first is the control lcore, the next the dataplane */
+	char port[256];  /* PCI address or DPDK vdev string */
+	char lcores[64]; /* EAL -l list: the first is the control lcore, the next the dataplane */
 	char eal_args[256]; /* extra EAL arguments, space separated */
 	struct caas_prefix ip4, ip6;
 	struct caas_prefix gw4, gw6; /* plen unused */
@@ -30,7 +30,7 @@ struct caas_config {
 	uint32_t burst;
 	uint32_t idle_sleep_us;
 	uint32_t rx_desc, tx_desc;
-	uint32_t vlan; /* 0: untagged */
+	uint32_t vlan;  /* 0: untagged */
 	bool zero_copy; /* chain header mbufs to the payload where the port can send chains */
 
 	/* [ingest] */
@@ -45,8 +45,8 @@ struct caas_config {
 	uint32_t pli_interval_ms; /* at most one PLI/FIR upstream per stream per interval */
 
 	/* [cache] */
-	uint32_t cache_packets;	   /* per stream, a power of two */
-	uint32_t nack_cache_ms;	   /* packets kept for retransmission at least this long */
+	uint32_t cache_packets;    /* per stream, a power of two */
+	uint32_t nack_cache_ms;    /* packets kept for retransmission at least this long */
 	uint32_t fast_start_bytes; /* bytes kept since the last keyframe, per stream */
 	uint32_t fast_start_kbps;  /* pace of the fast-start burst to a new subscriber */
 

@@ -21,6 +21,7 @@
 #include <libavutil/opt.h>
 
 #include "mgmt/ctl.h"
+#include "mgmt/err.h"
 #include "mgmt/defaults.h"
 
 #define REPLY_TIMEOUT_MS 2000
@@ -48,17 +49,6 @@ static int dp_call(struct control *c, struct dp_msg *msg)
 	}
 	/* One request is in flight at a time, so the reply is ours. */
 	return ((struct dp_msg *)reply)->rc;
-}
-
-static int errf(char *err, size_t len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t len, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return rc;
 }
 
 /* --- addresses ------------------------------------------------------------------------------ */
@@ -185,22 +175,25 @@ static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *
 	bool mux = json_is_true(json_object_get(args, "rtcp_mux"));
 
 	if (find_dev(c, name))
-		return errf(err, len, -EEXIST, "device %s already exists", name);
+		return mg_errf(-EEXIST, err, len, "device %s already exists", name);
 	if (c->n_devs >= c->cfg->max_devices)
-		return errf(err, len, -ENOSPC, "%u devices already: [limits] devices", c->n_devs);
+		return mg_errf(-ENOSPC, err, len, "%u devices already: [limits] devices",
+		               c->n_devs);
 	if (!mux && port == 65535)
-		return errf(err, len, -EINVAL, "port 65535 leaves no port for RTCP: use --rtcp-mux");
+		return mg_errf(-EINVAL, err, len,
+		               "port 65535 leaves no port for RTCP: use --rtcp-mux");
 
 	struct dp_dev *dev = rte_zmalloc("dev", sizeof(*dev), RTE_CACHE_LINE_SIZE);
 	if (!dev)
-		return errf(err, len, -ENOMEM, "out of memory");
+		return mg_errf(-ENOMEM, err, len, "out of memory");
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	dp_codec_parse(codec, &dev->codec);
 	dev->port = (uint16_t)port;
 	dev->rtcp_mux = mux;
 	dev->rtcp_port = mux ? dev->port : (uint16_t)(dev->port + 1);
 	dev->pt = (uint8_t)json_integer_value(json_object_get(args, "pt"));
-	dev->clock = clock ? (uint32_t)json_integer_value(clock) : dp_codec_default_clock(dev->codec);
+	dev->clock =
+	    clock ? (uint32_t)json_integer_value(clock) : dp_codec_default_clock(dev->codec);
 	if (ssrc) {
 		dev->ssrc_set = true;
 		dev->ssrc = (uint32_t)json_integer_value(ssrc);
@@ -210,33 +203,34 @@ static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *
 		int family;
 		if (caas_prefix_parse(src, true, &p, &family) < 0) {
 			free_dev(dev);
-			return errf(err, len, -EINVAL, "--src %s: not a prefix", src);
+			return mg_errf(-EINVAL, err, len, "--src %s: not a prefix", src);
 		}
-		dev->src = family == AF_INET ? net_addr4(ntohl(p.v4.s_addr))
-					     : net_addr6(p.v6.s6_addr);
+		dev->src =
+		    family == AF_INET ? net_addr4(ntohl(p.v4.s_addr)) : net_addr6(p.v6.s6_addr);
 		dev->src_plen = p.plen;
 	} else {
 		dev->src_any = true;
 	}
 	dev->st.cache = rte_zmalloc("cache", sizeof(struct rte_mbuf *) * c->cfg->cache_packets,
-				    RTE_CACHE_LINE_SIZE);
-	dev->st.subs = rte_zmalloc("subs", sizeof(struct dp_sub *) * c->cfg->max_subs_per_stream, 0);
+	                            RTE_CACHE_LINE_SIZE);
+	dev->st.subs =
+	    rte_zmalloc("subs", sizeof(struct dp_sub *) * c->cfg->max_subs_per_stream, 0);
 	if (!dev->st.cache || !dev->st.subs) {
 		free_dev(dev);
-		return errf(err, len, -ENOMEM, "out of memory for the stream's cache");
+		return mg_errf(-ENOMEM, err, len, "out of memory for the stream's cache");
 	}
 
 	struct dp_msg msg = {.type = DP_MSG_DEV_ADD, .dev = dev};
 	int rc = dp_call(c, &msg);
 	if (rc == -EADDRINUSE) {
 		free_dev(dev);
-		return errf(err, len, rc, "port %u%s is already a device's", dev->port,
-			    mux ? "" : " or the next one");
+		return mg_errf(rc, err, len, "port %u%s is already a device's", dev->port,
+		               mux ? "" : " or the next one");
 	}
 	if (rc < 0) {
 		if (rc != -ETIMEDOUT)
 			free_dev(dev);
-		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
 	}
 	c->devs[c->n_devs++] = dev;
 	*result = json_pack("{s:s}", "name", dev->name);
@@ -253,10 +247,9 @@ static json_t *dev_json(struct control *c, const struct dp_dev *dev)
 	}
 	double idle;
 	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:s, s:b, s:s}", "name", dev->name,
-			      "port", dev->port, "rtcp_port", dev->rtcp_port, "codec",
-			      dp_codec_name(dev->codec), "pt", dev->pt, "clock", dev->clock, "src",
-			      src, "rtcp_mux", dev->rtcp_mux, "state",
-			      stream_state(c, dev, &idle));
+	                      "port", dev->port, "rtcp_port", dev->rtcp_port, "codec",
+	                      dp_codec_name(dev->codec), "pt", dev->pt, "clock", dev->clock, "src",
+	                      src, "rtcp_mux", dev->rtcp_mux, "state", stream_state(c, dev, &idle));
 	if (dev->ssrc_set)
 		json_object_set_new(o, "ssrc", json_integer(dev->ssrc));
 	else
@@ -284,11 +277,11 @@ static int cmd_device_del(void *ctx, const json_t *args, json_t **result, char *
 	struct dp_dev *dev = find_dev(c, name);
 	(void)result;
 	if (!dev)
-		return errf(err, len, -ENOENT, "no device %s", name);
+		return mg_errf(-ENOENT, err, len, "no device %s", name);
 	struct dp_msg msg = {.type = DP_MSG_DEV_DEL, .dev = dev};
 	int rc = dp_call(c, &msg);
 	if (rc < 0)
-		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
 	/* The dataplane let go of the device and its subscribers: ours to free. */
 	for (uint32_t i = c->n_subs; i-- > 0;) {
 		if (c->subs[i]->st == &dev->st) {
@@ -315,35 +308,33 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	double loss = snap.expected ? 100.0 * (double)snap.lost / (double)snap.expected : 0;
 	if (loss < 0)
 		loss = 0;
-	json_t *o = json_pack(
-		"{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:i, s:f}", "name", dev->name, "state",
-		state, "packets", (json_int_t)st->stats.packets, "bytes", (json_int_t)st->stats.bytes,
-		"bitrate_kbps", dev->ctl_kbps, "loss_pct", loss, "recent_loss_pct",
-		snap.recent_loss_permille / 10.0, "jitter_ms",
-		dev->clock ? 1000.0 * snap.jitter / dev->clock : 0.0, "keyframes",
-		(json_int_t)st->stats.keyframes, "subscribers", subs_of(c, dev), "idle_s",
-		idle < 0 ? -1.0 : idle);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:i, s:f}", "name",
+	                      dev->name, "state", state, "packets", (json_int_t)st->stats.packets,
+	                      "bytes", (json_int_t)st->stats.bytes, "bitrate_kbps", dev->ctl_kbps,
+	                      "loss_pct", loss, "recent_loss_pct", snap.recent_loss_permille / 10.0,
+	                      "jitter_ms", dev->clock ? 1000.0 * snap.jitter / dev->clock : 0.0,
+	                      "keyframes", (json_int_t)st->stats.keyframes, "subscribers",
+	                      subs_of(c, dev), "idle_s", idle < 0 ? -1.0 : idle);
 	if (!detail)
 		return o;
 	json_object_update_new(
-		o, json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			     " s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:i}",
-			     "codec", dp_codec_name(dev->codec), "port", dev->port, "clock",
-			     dev->clock, "lost", (json_int_t)snap.lost, "expected",
-			     (json_int_t)snap.expected, "duplicates", (json_int_t)st->stats.duplicates,
-			     "reordered", (json_int_t)snap.cnt.reordered, "late",
-			     (json_int_t)st->stats.late, "wrong_pt", (json_int_t)st->stats.wrong_pt,
-			     "wrong_ssrc", (json_int_t)st->stats.wrong_ssrc, "malformed",
-			     (json_int_t)st->stats.malformed, "nacks_sent",
-			     (json_int_t)st->stats.nacks_sent, "nack_seqs_sent",
-			     (json_int_t)st->stats.nack_seqs_sent, "recovered",
-			     (json_int_t)st->stats.recovered, "plis_sent",
-			     (json_int_t)st->stats.plis_sent, "rrs_sent",
-			     (json_int_t)st->stats.rrs_sent, "rtcp_in", (json_int_t)st->stats.rtcp_in,
-			     "sr_in", (json_int_t)st->stats.sr_in, "ssrc_changes",
-			     (json_int_t)st->stats.ssrc_changes, "restarts",
-			     (json_int_t)snap.cnt.restarts, "gtpu", st->via_gtpu, "cache_bytes",
-			     (json_int_t)st->cache_bytes, "rtt_ms", (int)(st->rtt_us / 1000)));
+	    o,
+	    json_pack(
+	        "{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	        " s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:i}",
+	        "codec", dp_codec_name(dev->codec), "port", dev->port, "clock", dev->clock, "lost",
+	        (json_int_t)snap.lost, "expected", (json_int_t)snap.expected, "duplicates",
+	        (json_int_t)st->stats.duplicates, "reordered", (json_int_t)snap.cnt.reordered,
+	        "late", (json_int_t)st->stats.late, "wrong_pt", (json_int_t)st->stats.wrong_pt,
+	        "wrong_ssrc", (json_int_t)st->stats.wrong_ssrc, "malformed",
+	        (json_int_t)st->stats.malformed, "nacks_sent", (json_int_t)st->stats.nacks_sent,
+	        "nack_seqs_sent", (json_int_t)st->stats.nack_seqs_sent, "recovered",
+	        (json_int_t)st->stats.recovered, "plis_sent", (json_int_t)st->stats.plis_sent,
+	        "rrs_sent", (json_int_t)st->stats.rrs_sent, "rtcp_in",
+	        (json_int_t)st->stats.rtcp_in, "sr_in", (json_int_t)st->stats.sr_in, "ssrc_changes",
+	        (json_int_t)st->stats.ssrc_changes, "restarts", (json_int_t)snap.cnt.restarts,
+	        "gtpu", st->via_gtpu, "cache_bytes", (json_int_t)st->cache_bytes, "rtt_ms",
+	        (int)(st->rtt_us / 1000)));
 	if (st->have_ssrc)
 		json_object_set_new(o, "ssrc", json_integer(st->ssrc));
 	if (st->via_gtpu)
@@ -368,7 +359,7 @@ static int cmd_stream_show(void *ctx, const json_t *args, json_t **result, char 
 	const char *name = json_string_value(json_object_get(args, "name"));
 	struct dp_dev *dev = find_dev(c, name);
 	if (!dev)
-		return errf(err, len, -ENOENT, "no stream %s", name);
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
 	*result = stream_json(c, dev, true);
 	return 0;
 }
@@ -395,29 +386,30 @@ static int cmd_sub_add(void *ctx, const json_t *args, json_t **result, char *err
 	json_t *rtcp = json_object_get(args, "rtcp_port");
 	struct dp_dev *dev = find_dev(c, name);
 	if (!dev)
-		return errf(err, len, -ENOENT, "no stream %s", name);
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
 	if (c->n_subs >= c->max_subs)
-		return errf(err, len, -ENOSPC, "too many subscriptions");
+		return mg_errf(-ENOSPC, err, len, "too many subscriptions");
 
 	struct dp_sub *sub = rte_zmalloc("sub", sizeof(*sub), RTE_CACHE_LINE_SIZE);
 	if (!sub)
-		return errf(err, len, -ENOMEM, "out of memory");
+		return mg_errf(-ENOMEM, err, len, "out of memory");
 	if (parse_hostport(to, &sub->to, &sub->to_port) < 0) {
 		rte_free(sub);
-		return errf(err, len, -EINVAL, "--to %s: want IP:PORT", to);
+		return mg_errf(-EINVAL, err, len, "--to %s: want IP:PORT", to);
 	}
 	if (!have_family(c, &sub->to)) {
 		rte_free(sub);
-		return errf(err, len, -EAFNOSUPPORT, "--to %s: caasd has no address of that family",
-			    to);
+		return mg_errf(-EAFNOSUPPORT, err, len,
+		               "--to %s: caasd has no address of that family", to);
 	}
 	sub->rtcp_port = rtcp ? (uint16_t)json_integer_value(rtcp) : (uint16_t)(sub->to_port + 1);
 	sub->st = &dev->st;
 	int rc = dp_sub_l2_init(c->dp, sub);
 	if (rc < 0) {
 		rte_free(sub);
-		return errf(err, len, rc, "--to %s: %s", to,
-			    rc == -ENETUNREACH ? "not on our subnet and no gateway" : strerror(-rc));
+		return mg_errf(rc, err, len, "--to %s: %s", to,
+		               rc == -ENETUNREACH ? "not on our subnet and no gateway"
+		                                  : strerror(-rc));
 	}
 	sub->id = ++c->next_sub_id;
 	sub->state = json_is_true(json_object_get(args, "paused")) ? DP_SUB_PAUSED : DP_SUB_LIVE;
@@ -428,9 +420,11 @@ static int cmd_sub_add(void *ctx, const json_t *args, json_t **result, char *err
 		if (rc != -ETIMEDOUT)
 			rte_free(sub);
 		if (rc == -ENOSPC)
-			return errf(err, len, rc, "stream %s has %u subscribers: [limits] "
-						  "subs_per_stream", name, c->cfg->max_subs_per_stream);
-		return errf(err, len, rc, "dataplane: %s", strerror(-rc));
+			return mg_errf(rc, err, len,
+			               "stream %s has %u subscribers: [limits] "
+			               "subs_per_stream",
+			               name, c->cfg->max_subs_per_stream);
+		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
 	}
 	c->subs[c->n_subs++] = sub;
 	*result = json_pack("{s:I}", "id", (json_int_t)sub->id);
@@ -442,20 +436,19 @@ static json_t *sub_json(const struct dp_sub *sub)
 	char a[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN + 10];
 	addr_str(&sub->to, a, sizeof(a));
 	snprintf(to, sizeof(to), sub->to.family == NET_AF_IP4 ? "%s:%u" : "[%s]:%u", a,
-		 sub->to_port);
-	return json_pack("{s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:f, s:i, s:f, s:I, s:I, s:I,"
-			 " s:I, s:I, s:I}",
-			 "id", (json_int_t)sub->id, "stream", sub->st->dev->name, "to", to,
-			 "rtcp_port", sub->rtcp_port, "state", sub_state(sub), "packets",
-			 (json_int_t)sub->stats.packets, "bytes", (json_int_t)sub->stats.bytes,
-			 "fast_start_packets", (json_int_t)sub->stats.fast_start_packets,
-			 "loss_pct", sub->fraction_lost * 100.0 / 256.0, "cumulative_lost",
-			 sub->cumulative_lost, "rtt_ms", sub->rtt_us / 1000.0, "nacks_in",
-			 (json_int_t)sub->stats.nacks_in, "retransmits",
-			 (json_int_t)sub->stats.retransmits, "nack_misses",
-			 (json_int_t)sub->stats.nack_misses, "plis_in", (json_int_t)sub->stats.plis_in,
-			 "dropped_no_mbuf", (json_int_t)sub->stats.dropped_no_mbuf, "ssrc",
-			 (json_int_t)sub->ssrc);
+	         sub->to_port);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:f, s:i, s:f, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I}",
+	    "id", (json_int_t)sub->id, "stream", sub->st->dev->name, "to", to, "rtcp_port",
+	    sub->rtcp_port, "state", sub_state(sub), "packets", (json_int_t)sub->stats.packets,
+	    "bytes", (json_int_t)sub->stats.bytes, "fast_start_packets",
+	    (json_int_t)sub->stats.fast_start_packets, "loss_pct",
+	    sub->fraction_lost * 100.0 / 256.0, "cumulative_lost", sub->cumulative_lost, "rtt_ms",
+	    sub->rtt_us / 1000.0, "nacks_in", (json_int_t)sub->stats.nacks_in, "retransmits",
+	    (json_int_t)sub->stats.retransmits, "nack_misses", (json_int_t)sub->stats.nack_misses,
+	    "plis_in", (json_int_t)sub->stats.plis_in, "dropped_no_mbuf",
+	    (json_int_t)sub->stats.dropped_no_mbuf, "ssrc", (json_int_t)sub->ssrc);
 }
 
 static int cmd_sub_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
@@ -488,9 +481,9 @@ static int cmd_sub_del(void *ctx, const json_t *args, json_t **result, char *err
 	int idx;
 	(void)result;
 	if (!find_sub(c, id, &idx))
-		return errf(err, len, -ENOENT, "no subscription %u", id);
+		return mg_errf(-ENOENT, err, len, "no subscription %u", id);
 	int rc = remove_sub(c, idx);
-	return rc < 0 ? errf(err, len, rc, "dataplane: %s", strerror(-rc)) : 0;
+	return rc < 0 ? mg_errf(rc, err, len, "dataplane: %s", strerror(-rc)) : 0;
 }
 
 static int cmd_sub_resume(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
@@ -500,10 +493,10 @@ static int cmd_sub_resume(void *ctx, const json_t *args, json_t **result, char *
 	struct dp_sub *sub = find_sub(c, id, NULL);
 	(void)result;
 	if (!sub)
-		return errf(err, len, -ENOENT, "no subscription %u", id);
+		return mg_errf(-ENOENT, err, len, "no subscription %u", id);
 	struct dp_msg msg = {.type = DP_MSG_SUB_RESUME, .sub = sub};
 	int rc = dp_call(c, &msg);
-	return rc < 0 ? errf(err, len, rc, "dataplane: %s", strerror(-rc)) : 0;
+	return rc < 0 ? mg_errf(rc, err, len, "dataplane: %s", strerror(-rc)) : 0;
 }
 
 /* Parameter sets as Annex-B, copied under the stream's seqlock. */
@@ -530,9 +523,9 @@ static size_t copy_params(const struct dp_stream *st, uint8_t *out, size_t cap)
 }
 
 static const enum AVCodecID codec_ids[DP_CODEC_COUNT] = {
-	[DP_H264] = AV_CODEC_ID_H264, [DP_H265] = AV_CODEC_ID_HEVC,
-	[DP_OPUS] = AV_CODEC_ID_OPUS, [DP_PCMA] = AV_CODEC_ID_PCM_ALAW,
-	[DP_PCMU] = AV_CODEC_ID_PCM_MULAW, [DP_AAC] = AV_CODEC_ID_AAC,
+    [DP_H264] = AV_CODEC_ID_H264,      [DP_H265] = AV_CODEC_ID_HEVC,
+    [DP_OPUS] = AV_CODEC_ID_OPUS,      [DP_PCMA] = AV_CODEC_ID_PCM_ALAW,
+    [DP_PCMU] = AV_CODEC_ID_PCM_MULAW, [DP_AAC] = AV_CODEC_ID_AAC,
 };
 
 /* The SDP an expert's player opens: libavformat writes it (av_sdp_create), with the
@@ -541,11 +534,12 @@ static int make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size
 {
 	const struct dp_dev *dev = sub->st->dev;
 	char host[INET6_ADDRSTRLEN], url[128];
-	struct net_addr ours = sub->to.family == NET_AF_IP4 ? net_addr4(ntohl(c->cfg->ip4.v4.s_addr))
-							    : net_addr6(c->cfg->ip6.v6.s6_addr);
+	struct net_addr ours = sub->to.family == NET_AF_IP4
+	                           ? net_addr4(ntohl(c->cfg->ip4.v4.s_addr))
+	                           : net_addr6(c->cfg->ip6.v6.s6_addr);
 	addr_str(&ours, host, sizeof(host));
 	snprintf(url, sizeof(url), ours.family == NET_AF_IP4 ? "rtp://%s:%u" : "rtp://[%s]:%u",
-		 host, sub->to_port);
+	         host, sub->to_port);
 
 	AVFormatContext *oc = NULL;
 	if (avformat_alloc_output_context2(&oc, NULL, "rtp", url) < 0)
@@ -562,7 +556,8 @@ static int make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size
 		av_channel_layout_default(&par->ch_layout, dev->codec == DP_OPUS ? 2 : 1);
 	}
 	uint8_t ps[3 * 260];
-	size_t n = par->codec_type == AVMEDIA_TYPE_VIDEO ? copy_params(&dev->st, ps, sizeof(ps)) : 0;
+	size_t n =
+	    par->codec_type == AVMEDIA_TYPE_VIDEO ? copy_params(&dev->st, ps, sizeof(ps)) : 0;
 	if (n) {
 		par->extradata = av_mallocz(n + AV_INPUT_BUFFER_PADDING_SIZE);
 		if (!par->extradata)
@@ -587,11 +582,12 @@ static int cmd_sub_sdp(void *ctx, const json_t *args, json_t **result, char *err
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	struct dp_sub *sub = find_sub(c, id, NULL);
 	if (!sub)
-		return errf(err, len, -ENOENT, "no subscription %u", id);
+		return mg_errf(-ENOENT, err, len, "no subscription %u", id);
 	char sdp[4096];
 	int rc = make_sdp(c, sub, sdp, sizeof(sdp));
 	if (rc < 0)
-		return errf(err, len, rc, "cannot describe stream %s as SDP", sub->st->dev->name);
+		return mg_errf(rc, err, len, "cannot describe stream %s as SDP",
+		               sub->st->dev->name);
 	*result = json_pack("{s:s}", "sdp", sdp);
 	return 0;
 }
@@ -612,16 +608,15 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	rte_eth_dev_info_get(c->dp->port_id, &info);
 
 	json_t *drops = json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "l2",
-		(json_int_t)s->drop_l2, "l3", (json_int_t)s->drop_l3, "l4", (json_int_t)s->drop_l4,
-		"fragment", (json_int_t)s->drop_fragment, "not_ours", (json_int_t)s->drop_not_ours,
-		"unknown_port", (json_int_t)s->drop_unknown_port, "unknown_source",
-		(json_int_t)s->drop_unknown_source, "malformed_rtp",
-		(json_int_t)s->drop_malformed_rtp, "malformed_rtcp",
-		(json_int_t)s->drop_malformed_rtcp, "gtpu", (json_int_t)s->drop_gtpu, "tx_full",
-		(json_int_t)s->drop_tx_full, "no_mbuf", (json_int_t)s->drop_no_mbuf, "neigh_queue",
-		(json_int_t)s->drop_neigh_queue, "unresolved", (json_int_t)s->drop_unresolved,
-		"rx_missed", (json_int_t)(es.imissed + es.rx_nombuf));
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "l2",
+	    (json_int_t)s->drop_l2, "l3", (json_int_t)s->drop_l3, "l4", (json_int_t)s->drop_l4,
+	    "fragment", (json_int_t)s->drop_fragment, "not_ours", (json_int_t)s->drop_not_ours,
+	    "unknown_port", (json_int_t)s->drop_unknown_port, "unknown_source",
+	    (json_int_t)s->drop_unknown_source, "malformed_rtp", (json_int_t)s->drop_malformed_rtp,
+	    "malformed_rtcp", (json_int_t)s->drop_malformed_rtcp, "gtpu", (json_int_t)s->drop_gtpu,
+	    "tx_full", (json_int_t)s->drop_tx_full, "no_mbuf", (json_int_t)s->drop_no_mbuf,
+	    "neigh_queue", (json_int_t)s->drop_neigh_queue, "unresolved",
+	    (json_int_t)s->drop_unresolved, "rx_missed", (json_int_t)(es.imissed + es.rx_nombuf));
 	uint64_t malformed = 0, wrong_pt = 0;
 	unsigned subs = 0;
 	for (uint32_t i = 0; i < c->n_devs; i++) {
@@ -638,20 +633,19 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	if (c->cfg->ip6.set)
 		inet_ntop(AF_INET6, &c->cfg->ip6.v6, ip6, sizeof(ip6));
 	*result = json_pack(
-		"{s:s, s:f, s:{s:i, s:s, s:s, s:s, s:s, s:b, s:s}, s:{s:i, s:i}, s:f, s:f, s:I, s:I,"
-		" s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:i, s:i, s:i}",
-		"version", MG_VERSION, "uptime_s", (double)(mono_ns() - c->start_ns) / 1e9, "port",
-		"id", c->dp->port_id, "device", c->cfg->port, "driver", info.driver_name, "mac", mac,
-		"ip", ip4[0] ? ip4 : ip6, "zero_copy", c->dp->multiseg_tx && c->cfg->zero_copy, "ip6",
-		ip6, "lcores", "control", c->control_lcore, "dataplane", c->dataplane_lcore,
-		"rx_pps", c->rx_pps, "tx_pps", c->tx_pps, "rx_packets", (json_int_t)s->rx_packets,
-		"tx_packets", (json_int_t)s->tx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
-		"tx_bytes", (json_int_t)s->tx_bytes, "control_packets", "arp_in",
-		(json_int_t)s->arp_in, "arp_replies", (json_int_t)s->arp_replies, "icmp_echo",
-		(json_int_t)s->icmp_echo, "nd_in", (json_int_t)s->nd_in, "icmp6_echo",
-		(json_int_t)s->icmp6_echo, "gtpu_echo", (json_int_t)s->gtpu_echo, "drops", drops,
-		"devices", c->n_devs, "subscribers", subs, "mbufs_in_use",
-		(int)rte_mempool_in_use_count(c->dp->pool));
+	    "{s:s, s:f, s:{s:i, s:s, s:s, s:s, s:s, s:b, s:s}, s:{s:i, s:i}, s:f, s:f, s:I, s:I,"
+	    " s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:i, s:i, s:i}",
+	    "version", MG_VERSION, "uptime_s", (double)(mono_ns() - c->start_ns) / 1e9, "port",
+	    "id", c->dp->port_id, "device", c->cfg->port, "driver", info.driver_name, "mac", mac,
+	    "ip", ip4[0] ? ip4 : ip6, "zero_copy", c->dp->multiseg_tx && c->cfg->zero_copy, "ip6",
+	    ip6, "lcores", "control", c->control_lcore, "dataplane", c->dataplane_lcore, "rx_pps",
+	    c->rx_pps, "tx_pps", c->tx_pps, "rx_packets", (json_int_t)s->rx_packets, "tx_packets",
+	    (json_int_t)s->tx_packets, "rx_bytes", (json_int_t)s->rx_bytes, "tx_bytes",
+	    (json_int_t)s->tx_bytes, "control_packets", "arp_in", (json_int_t)s->arp_in,
+	    "arp_replies", (json_int_t)s->arp_replies, "icmp_echo", (json_int_t)s->icmp_echo,
+	    "nd_in", (json_int_t)s->nd_in, "icmp6_echo", (json_int_t)s->icmp6_echo, "gtpu_echo",
+	    (json_int_t)s->gtpu_echo, "drops", drops, "devices", c->n_devs, "subscribers", subs,
+	    "mbufs_in_use", (int)rte_mempool_in_use_count(c->dp->pool));
 	return 0;
 }
 
@@ -677,8 +671,8 @@ static void rates(struct control *c)
 	c->rate_ns = now;
 }
 
-int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx *dp,
-		 char *err, size_t errlen)
+int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx *dp, char *err,
+                 size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
@@ -695,7 +689,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	if (cfg->socket_group[0]) {
 		struct group *g = getgrnam(cfg->socket_group);
 		if (!g) {
-			snprintf(err, errlen, "[mgmt] socket_group: no group %s", cfg->socket_group);
+			snprintf(err, errlen, "[mgmt] socket_group: no group %s",
+			         cfg->socket_group);
 			return -ENOENT;
 		}
 		gid = g->gr_gid;
@@ -707,12 +702,12 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 		const char *name;
 		mg_handler fn;
 	} handlers[] = {
-		{"status", cmd_status},		  {"device add", cmd_device_add},
-		{"device list", cmd_device_list}, {"device del", cmd_device_del},
-		{"stream list", cmd_stream_list}, {"stream show", cmd_stream_show},
-		{"sub add", cmd_sub_add},	  {"sub list", cmd_sub_list},
-		{"sub del", cmd_sub_del},	  {"sub sdp", cmd_sub_sdp},
-		{"sub resume", cmd_sub_resume},
+	    {"status", cmd_status},           {"device add", cmd_device_add},
+	    {"device list", cmd_device_list}, {"device del", cmd_device_del},
+	    {"stream list", cmd_stream_list}, {"stream show", cmd_stream_show},
+	    {"sub add", cmd_sub_add},         {"sub list", cmd_sub_list},
+	    {"sub del", cmd_sub_del},         {"sub sdp", cmd_sub_sdp},
+	    {"sub resume", cmd_sub_resume},
 	};
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
 		rc = mg_ctl_bind(c->ctl, handlers[i].name, handlers[i].fn, c);

@@ -25,7 +25,7 @@ struct control {
 };
 
 int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx *dp, char *err,
-		 size_t errlen);
+                 size_t errlen);
 void control_run(struct control *c, volatile bool *quit);
 void control_close(struct control *c);
 

@@ -35,11 +35,11 @@ enum dp_sub_state { DP_SUB_PAUSED, DP_SUB_CATCHUP, DP_SUB_LIVE };
 
 /* Counters a stream keeps; each has one writer, the dataplane lcore. */
 struct dp_stream_stats {
-	uint64_t packets, bytes;   /* accepted RTP */
-	uint64_t rtcp_in, sr_in;   /* RTCP from the camera */
+	uint64_t packets, bytes; /* accepted RTP */
+	uint64_t rtcp_in, sr_in; /* RTCP from the camera */
 	uint64_t keyframes;
 	uint64_t nacks_sent, nack_seqs_sent, plis_sent, rrs_sent;
-	uint64_t recovered;        /* holes filled after a NACK */
+	uint64_t recovered; /* holes filled after a NACK */
 	uint64_t wrong_pt, wrong_ssrc, malformed, duplicates, late, ssrc_changes;
 	uint64_t cache_evicted_kf; /* fast-start cache lost its keyframe to the byte bound */
 };
@@ -67,21 +67,21 @@ struct dp_sub {
 	struct net_addr to;
 	uint16_t to_port, rtcp_port;
 	enum dp_sub_state state; /* dataplane's; control reads */
-	uint32_t ssrc;		 /* ours, towards this expert */
-	uint16_t seq_off;	 /* out = in + off (16-bit) */
+	uint32_t ssrc;           /* ours, towards this expert */
+	uint16_t seq_off;        /* out = in + off (16-bit) */
 	uint32_t ts_off;
 	uint16_t last_out_seq;
 	uint32_t last_out_ts;
 	bool started;
-	uint64_t cursor;	/* fast start: next extended seq to send from the cache */
-	int64_t credit;		/* fast start: bytes it may send now */
+	uint64_t cursor; /* fast start: next extended seq to send from the cache */
+	int64_t credit;  /* fast start: bytes it may send now */
 	uint64_t credit_ns;
-	uint32_t src_gen;	/* the stream's src_gen its offsets were computed for */
+	uint32_t src_gen; /* the stream's src_gen its offsets were computed for */
 	uint64_t last_pli_fwd_ns;
 	uint64_t last_sr_ns;
-	struct net_tmpl tmpl;	/* our headers towards it, dst MAC patched per packet */
-	struct net_addr nh;	/* its next hop */
-	int32_t neigh_idx;	/* cached neighbour entry, -1 when none */
+	struct net_tmpl tmpl; /* our headers towards it, dst MAC patched per packet */
+	struct net_addr nh;   /* its next hop */
+	int32_t neigh_idx;    /* cached neighbour entry, -1 when none */
 	uint32_t neigh_gen;
 	uint32_t rtt_us;
 	uint8_t fraction_lost;
@@ -94,28 +94,28 @@ struct dp_stream {
 	struct rtp_rx_stats rx;
 	bool have_ssrc;
 	uint32_t ssrc;
-	uint32_t src_gen;	/* bumped when the source changes; subscribers re-base */
+	uint32_t src_gen; /* bumped when the source changes; subscribers re-base */
 	/* where the camera sends from, for RTCP back */
 	struct net_addr cam;
 	uint16_t cam_port;
-	uint32_t teid;		/* GTP-U tunnel it arrived in, 0 when plain */
+	uint32_t teid; /* GTP-U tunnel it arrived in, 0 when plain */
 	bool via_gtpu;
 	/* extended sequence numbering for the cache */
 	uint64_t ext_max;
 	uint16_t last_seq;
 	uint32_t last_ts;
-	uint64_t au_start;	/* extended seq of the first packet of the current timestamp */
+	uint64_t au_start; /* extended seq of the first packet of the current timestamp */
 	/* packet cache, for NACK answers and fast start: slot ext & mask holds an mbuf whose data
 	 * starts at its RTP header, or NULL for a hole */
 	struct rte_mbuf **cache;
 	uint32_t cache_mask;
-	uint64_t cache_head;	/* extended seq after the newest cached */
-	uint64_t cache_tail;	/* oldest extended seq that may be cached */
+	uint64_t cache_head; /* extended seq after the newest cached */
+	uint64_t cache_tail; /* oldest extended seq that may be cached */
 	uint64_t cache_bytes;
-	uint64_t kf_start;	/* extended seq where the cached keyframe's access unit starts */
+	uint64_t kf_start; /* extended seq where the cached keyframe's access unit starts */
 	bool kf_valid;
 	uint32_t kf_ts;
-	uint32_t pkt_rate;	/* packets in the last second, to size the NACK window */
+	uint32_t pkt_rate; /* packets in the last second, to size the NACK window */
 	uint32_t pkt_count_1s;
 	uint64_t rate_ns;
 	/* parameter sets for SDP (seqlock: odd while being written) */
@@ -144,7 +144,7 @@ struct dp_dev {
 	enum dp_codec codec;
 	uint8_t pt;
 	uint32_t clock;
-	struct net_addr src;	/* with src_plen, the allowed sources */
+	struct net_addr src; /* with src_plen, the allowed sources */
 	uint8_t src_plen;
 	bool src_any;
 	bool ssrc_set;
@@ -161,7 +161,8 @@ struct dp_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t rx_bursts, idle_loops;
 	uint64_t drop_l2, drop_l3, drop_l4, drop_fragment, drop_not_ours, drop_unknown_port;
-	uint64_t drop_unknown_source, accepted_unknown, drop_malformed_rtp, drop_malformed_rtcp, drop_gtpu;
+	uint64_t drop_unknown_source, accepted_unknown, drop_malformed_rtp, drop_malformed_rtcp,
+	    drop_gtpu;
 	uint64_t drop_tx_full, drop_no_mbuf, drop_neigh_queue, drop_unresolved;
 	uint64_t arp_in, arp_replies, icmp_echo, nd_in, nd_adverts, icmp6_echo, gtpu_echo;
 	uint64_t ctl_msgs;
@@ -191,17 +192,17 @@ struct dp_ctx {
 	const struct caas_config *cfg;
 	uint16_t port_id;
 	uint16_t queue;
-	bool multiseg_tx;	/* header mbuf + attached payload chains can be sent */
+	bool multiseg_tx; /* header mbuf + attached payload chains can be sent */
 	struct rte_ether_addr mac;
-	struct rte_mempool *pool;	/* rx and copies */
-	struct rte_mempool *hdr_pool;	/* header mbufs for zero-copy fan-out */
+	struct rte_mempool *pool;     /* rx and copies */
+	struct rte_mempool *hdr_pool; /* header mbufs for zero-copy fan-out */
 	struct rte_ring *ctl_ring, *reply_ring;
 	struct rte_eth_dev_tx_buffer *txb;
-	struct dp_dev **by_port;	/* UDP port -> device (RTP and, without mux, RTCP) */
-	struct dp_dev **devs;		/* every linked device, for timers */
+	struct dp_dev **by_port; /* UDP port -> device (RTP and, without mux, RTCP) */
+	struct dp_dev **devs;    /* every linked device, for timers */
 	uint32_t n_devs;
 	struct net_neigh_table neigh;
-	struct net_iface ifc;	/* our addresses, for the responders and templates */
+	struct net_iface ifc; /* our addresses, for the responders and templates */
 	uint64_t now_ns;
 	uint64_t next_tick_ns;
 	uint64_t neigh_tick_ns;
@@ -214,7 +215,7 @@ struct dp_ctx {
 
 /* dp_port.c: mempools, queues, rings and tables for port pid; err says what failed. */
 int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid, char *err,
-		  size_t len);
+                  size_t len);
 
 /* dp_loop.c */
 int dp_main(void *arg); /* the lcore entry point; arg is the struct dp_ctx */
@@ -237,7 +238,7 @@ void dp_output(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr *to)
 void dp_output_sub(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m);
 /* A small UDP datagram (RTCP) from our address. */
 void dp_send_udp(struct dp_ctx *dp, const struct net_addr *to, uint16_t sport, uint16_t dport,
-		 const void *payload, size_t len);
+                 const void *payload, size_t len);
 /* ARP, ICMP echo, ND, ICMPv6 echo (parsed as p). Consumes m. */
 void dp_l2_control(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_pkt *p);
 /* Neighbour ageing and resolution retries, once a millisecond. */
@@ -251,9 +252,9 @@ void dp_stream_init(struct dp_ctx *dp, struct dp_dev *dev);
 void dp_stream_release(struct dp_ctx *dp, struct dp_stream *st);
 /* m's data starts at the RTP header; the stream takes the mbuf (frees or keeps it). */
 void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
-		   const struct net_addr *src, uint16_t sport);
+                   const struct net_addr *src, uint16_t sport);
 void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf, size_t len,
-		    const struct net_addr *src, uint16_t sport);
+                    const struct net_addr *src, uint16_t sport);
 void dp_stream_tick(struct dp_ctx *dp, struct dp_stream *st);
 void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st);
 
@@ -277,7 +278,7 @@ struct rte_mbuf *dp_cache_get(const struct dp_stream *st, uint64_t ext);
  * RTP payload, the header lies just before it, so fan-out can chain the very same mbuf behind
  * each subscriber's headers. */
 struct dp_rtp_meta {
-	uint32_t ext;	  /* low 32 bits of the extended sequence number */
+	uint32_t ext;     /* low 32 bits of the extended sequence number */
 	uint16_t hdr_len; /* RTP header bytes in front of the data window */
 };
 

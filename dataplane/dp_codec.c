@@ -8,8 +8,8 @@ static const struct {
 	const char *name;
 	uint32_t clock;
 } codecs[DP_CODEC_COUNT] = {
-	[DP_H264] = {"h264", 90000}, [DP_H265] = {"h265", 90000}, [DP_OPUS] = {"opus", 48000},
-	[DP_PCMA] = {"pcma", 8000},  [DP_PCMU] = {"pcmu", 8000},  [DP_AAC] = {"aac", 48000},
+    [DP_H264] = {"h264", 90000}, [DP_H265] = {"h265", 90000}, [DP_OPUS] = {"opus", 48000},
+    [DP_PCMA] = {"pcma", 8000},  [DP_PCMU] = {"pcmu", 8000},  [DP_AAC] = {"aac", 48000},
 };
 
 const char *dp_codec_name(enum dp_codec c)

@@ -13,7 +13,7 @@
 #include "rtp/rtp.h"
 
 #define FAST_START_BURST (256 * 1024) /* bytes a new subscriber gets at once: a keyframe */
-#define CNAME "caasd"
+#define CNAME            "caasd"
 
 /* Offsets so that the subscriber's numbering starts at random, or carries on without a jump
  * when the source changed under it (RFC 3550 §8: a new source is a discontinuity we hide). */
@@ -46,12 +46,12 @@ static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 		rebase(st, sub, in_seq, in_ts);
 
 	size_t l = sub->tmpl.len;
-	bool chained = dp->multiseg_tx && dp->cfg->zero_copy && payload_len &&
-		       l + hdr_len <= DP_HDR_ROOM;
+	bool chained =
+	    dp->multiseg_tx && dp->cfg->zero_copy && payload_len && l + hdr_len <= DP_HDR_ROOM;
 	struct rte_mbuf *o = rte_pktmbuf_alloc(chained ? dp->hdr_pool : dp->pool);
-	uint8_t *p = o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len
-										: rtp_len)))
-		       : NULL;
+	uint8_t *p =
+	    o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len : rtp_len)))
+	      : NULL;
 	if (unlikely(!p)) {
 		rte_pktmbuf_free(o);
 		sub->stats.dropped_no_mbuf++;
@@ -154,13 +154,14 @@ static void send_sr(struct dp_ctx *dp, struct dp_sub *sub)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct rtcp_sr sr = {.ssrc = sub->ssrc,
-			     .ntp = rtcp_ntp_from_timespec(&now),
-			     .rtp_ts = sub->last_out_ts,
-			     .packet_count = (uint32_t)sub->stats.packets,
-			     .octet_count = (uint32_t)sub->stats.bytes};
+	                     .ntp = rtcp_ntp_from_timespec(&now),
+	                     .rtp_ts = sub->last_out_ts,
+	                     .packet_count = (uint32_t)sub->stats.packets,
+	                     .octet_count = (uint32_t)sub->stats.bytes};
 	uint8_t buf[256];
 	int a = rtcp_sr_write(buf, sizeof(buf), &sr, NULL, 0);
-	int b = a < 0 ? a : rtcp_sdes_cname_write(buf + a, sizeof(buf) - (size_t)a, sub->ssrc, CNAME);
+	int b =
+	    a < 0 ? a : rtcp_sdes_cname_write(buf + a, sizeof(buf) - (size_t)a, sub->ssrc, CNAME);
 	if (b < 0)
 		return;
 	dp_send_udp(dp, &sub->to, sub->st->dev->rtcp_port, sub->rtcp_port, buf, (size_t)(a + b));
@@ -211,9 +212,8 @@ static void answer_nack(struct dp_ctx *dp, struct dp_sub *sub, uint16_t out_seq)
 	struct dp_stream *st = sub->st;
 	uint16_t in_seq = (uint16_t)(out_seq - sub->seq_off);
 	uint16_t behind = (uint16_t)(st->last_seq - in_seq);
-	struct rte_mbuf *m = behind < 32768 && behind <= st->ext_max
-				     ? dp_cache_get(st, st->ext_max - behind)
-				     : NULL;
+	struct rte_mbuf *m =
+	    behind < 32768 && behind <= st->ext_max ? dp_cache_get(st, st->ext_max - behind) : NULL;
 	if (!m) {
 		sub->stats.nack_misses++;
 		return;
@@ -241,8 +241,8 @@ void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size
 				sub->cumulative_lost = rb.cumulative_lost;
 				struct timespec now;
 				clock_gettime(CLOCK_REALTIME, &now);
-				int64_t rtt = rtcp_rtt_us(
-					rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
+				int64_t rtt =
+				    rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
 				if (rtt >= 0)
 					sub->rtt_us = (uint32_t)rtt;
 			}

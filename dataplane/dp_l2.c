@@ -16,7 +16,7 @@
 #include "net/route.h"
 
 #define HELD_BURST 64
-#define REQ_BURST 32
+#define REQ_BURST  32
 
 static void neigh_drop(void *pkt, void *arg)
 {
@@ -113,7 +113,7 @@ static void send_request(struct dp_ctx *dp, const struct net_neigh_req *r)
 		return;
 	const uint8_t *mac = r->unicast ? r->mac : NULL;
 	int len = r->ip.family == NET_AF_IP4 ? net_arp_request(p, cap, &dp->ifc, r->ip.v4, mac)
-					    : net_nd_ns(p, cap, &dp->ifc, r->ip.v6, mac);
+	                                     : net_nd_ns(p, cap, &dp->ifc, r->ip.v6, mac);
 	frame_send(dp, m, len);
 }
 
@@ -217,12 +217,12 @@ int dp_sub_l2_init(struct dp_ctx *dp, struct dp_sub *sub)
 	if (rc < 0)
 		return rc;
 	struct net_udp_flow f = {
-		.vlan = dp->ifc.vlan,
-		.vlan_tci = dp->ifc.vlan_tci,
-		.src = our_addr(dp, sub->to.family),
-		.dst = sub->to,
-		.sport = sub->st->dev->port,
-		.dport = sub->to_port,
+	    .vlan = dp->ifc.vlan,
+	    .vlan_tci = dp->ifc.vlan_tci,
+	    .src = our_addr(dp, sub->to.family),
+	    .dst = sub->to,
+	    .sport = sub->st->dev->port,
+	    .dport = sub->to_port,
 	};
 	memcpy(f.src_mac, dp->ifc.mac, NET_ETH_ALEN);
 	sub->neigh_idx = -1;
@@ -230,7 +230,7 @@ int dp_sub_l2_init(struct dp_ctx *dp, struct dp_sub *sub)
 }
 
 void dp_send_udp(struct dp_ctx *dp, const struct net_addr *to, uint16_t sport, uint16_t dport,
-		 const void *payload, size_t len)
+                 const void *payload, size_t len)
 {
 	uint8_t *p;
 	size_t cap;
@@ -238,12 +238,12 @@ void dp_send_udp(struct dp_ctx *dp, const struct net_addr *to, uint16_t sport, u
 	if (!m)
 		return;
 	struct net_udp_flow f = {
-		.vlan = dp->ifc.vlan,
-		.vlan_tci = dp->ifc.vlan_tci,
-		.src = our_addr(dp, to->family),
-		.dst = *to,
-		.sport = sport,
-		.dport = dport,
+	    .vlan = dp->ifc.vlan,
+	    .vlan_tci = dp->ifc.vlan_tci,
+	    .src = our_addr(dp, to->family),
+	    .dst = *to,
+	    .sport = sport,
+	    .dport = dport,
 	};
 	memcpy(f.src_mac, dp->ifc.mac, NET_ETH_ALEN);
 	uint32_t sum = to->family == NET_AF_IP6 ? net_csum_partial(payload, len, 0) : 0;
@@ -299,7 +299,8 @@ void dp_l2_control(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_pkt *
 				dp->stats.nd_adverts += len > 0;
 				frame_send(dp, o, len);
 			}
-		} else if (p->icmp_type == NET_ICMP6_ECHO_REQ && (o = frame_alloc(dp, &out, &cap))) {
+		} else if (p->icmp_type == NET_ICMP6_ECHO_REQ &&
+		           (o = frame_alloc(dp, &out, &cap))) {
 			len = net_icmp6_echo_reply(out, cap, frame, p, &dp->ifc);
 			dp->stats.icmp6_echo += len > 0;
 			frame_send(dp, o, len);

@@ -14,12 +14,12 @@
 int dp_rtp_meta_off = -1;
 
 int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid, char *err,
-		  size_t len)
+                  size_t len)
 {
 	static const struct rte_mbuf_dynfield meta = {
-		.name = "caas_rtp_meta",
-		.size = sizeof(struct dp_rtp_meta),
-		.align = __alignof__(struct dp_rtp_meta),
+	    .name = "caas_rtp_meta",
+	    .size = sizeof(struct dp_rtp_meta),
+	    .align = __alignof__(struct dp_rtp_meta),
 	};
 	dp_rtp_meta_off = rte_mbuf_dynfield_register(&meta);
 	if (dp_rtp_meta_off < 0) {
@@ -43,13 +43,13 @@ int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 
 	unsigned n = cfg->mbufs;
-	dp->pool = rte_pktmbuf_pool_create("caas_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   socket);
+	dp->pool =
+	    rte_pktmbuf_pool_create("caas_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	dp->hdr_pool = rte_pktmbuf_pool_create("caas_hdrs", n, 256, 0,
-					       RTE_PKTMBUF_HEADROOM + DP_HDR_ROOM, socket);
+	                                       RTE_PKTMBUF_HEADROOM + DP_HDR_ROOM, socket);
 	if (!dp->pool || !dp->hdr_pool) {
 		snprintf(err, len, "cannot create mempools of %u mbufs: %s (hugepages reserved?)",
-			 n, rte_strerror(rte_errno));
+		         n, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 
@@ -76,7 +76,7 @@ int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid
 	}
 	rte_eth_tx_buffer_init(dp->txb, 256);
 	rte_eth_tx_buffer_set_err_callback(dp->txb, rte_eth_tx_buffer_count_callback,
-					   &dp->stats.drop_tx_full);
+	                                   &dp->stats.drop_tx_full);
 	dp->ctl_ring = rte_ring_create("caas_ctl", 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	dp->reply_ring = rte_ring_create("caas_reply", 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	dp->by_port = rte_zmalloc_socket("by_port", sizeof(*dp->by_port) * 65536, 0, socket);
@@ -87,4 +87,3 @@ int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid
 	}
 	return dp_l2_init(dp);
 }
-

@@ -53,7 +53,8 @@ static bool src_allowed(const struct dp_dev *dev, const struct net_addr *src)
 
 /* Deliver a UDP datagram whose payload is at off..off+len of m to its device. Consumes m. */
 static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr *src,
-		    uint16_t sport, uint16_t dport, uint32_t off, uint32_t len, const uint32_t *teid)
+                    uint16_t sport, uint16_t dport, uint32_t off, uint32_t len,
+                    const uint32_t *teid)
 {
 	struct dp_dev *dev = dp->by_port[dport];
 	if (unlikely(!dev)) {

@@ -108,8 +108,9 @@ static void capture_params(struct dp_stream *st, const struct h26x_scan *sc)
 {
 	bool any = false;
 	for (int i = 0; i < H26X_PS_COUNT; i++)
-		any |= sc->ps[i] && sc->ps_len[i] <= sizeof(st->ps[i]) &&
-		       (st->ps_len[i] != sc->ps_len[i] || memcmp(st->ps[i], sc->ps[i], sc->ps_len[i]));
+		any |=
+		    sc->ps[i] && sc->ps_len[i] <= sizeof(st->ps[i]) &&
+		    (st->ps_len[i] != sc->ps_len[i] || memcmp(st->ps[i], sc->ps[i], sc->ps_len[i]));
 	if (!any)
 		return;
 	/* Seqlock: the control thread copies these for SDP; it retries while gen is odd. */
@@ -136,7 +137,7 @@ static uint32_t our_ssrc(const struct dp_stream *st)
 }
 
 static void send_rtcp_to_camera(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf,
-				size_t len)
+                                size_t len)
 {
 	if (!st->have_ssrc || st->via_gtpu) /* no downlink tunnel to answer through */
 		return;
@@ -184,8 +185,8 @@ static void send_nacks(struct dp_ctx *dp, struct dp_stream *st, bool due_only)
 	int len = build_rr(dp, st, buf, sizeof(buf));
 	if (len < 0)
 		return;
-	int k = rtcp_nack_write(buf + len, sizeof(buf) - (size_t)len, our_ssrc(st), st->ssrc, seqs,
-				n);
+	int k =
+	    rtcp_nack_write(buf + len, sizeof(buf) - (size_t)len, our_ssrc(st), st->ssrc, seqs, n);
 	if (k < 0)
 		return;
 	send_rtcp_to_camera(dp, st, buf, (size_t)(len + k));
@@ -199,7 +200,7 @@ static void nack_add(struct dp_ctx *dp, struct dp_stream *st, const struct rtp_r
 		return;
 	for (uint16_t i = 0; i < gap->count && st->n_nacks < DP_NACK_MAX; i++)
 		st->nacks[st->n_nacks++] =
-			(struct dp_nack){.seq = (uint16_t)(gap->first + i), .next_ns = 0};
+		    (struct dp_nack){.seq = (uint16_t)(gap->first + i), .next_ns = 0};
 	if (gap->missing > gap->count) /* an outage: a keyframe repairs it sooner */
 		dp_stream_request_keyframe(dp, st);
 	send_nacks(dp, st, true);
@@ -218,8 +219,7 @@ static void nack_filled(struct dp_stream *st, uint16_t seq)
 
 void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st)
 {
-	if (st->last_pli_ns &&
-	    dp->now_ns - st->last_pli_ns < dp->cfg->pli_interval_ms * DP_MS) {
+	if (st->last_pli_ns && dp->now_ns - st->last_pli_ns < dp->cfg->pli_interval_ms * DP_MS) {
 		st->pli_pending = true; /* sent when the interval is over */
 		return;
 	}
@@ -227,8 +227,9 @@ void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st)
 		return;
 	uint8_t buf[512];
 	int len = build_rr(dp, st, buf, sizeof(buf));
-	int k = len < 0 ? len
-			: rtcp_pli_write(buf + len, sizeof(buf) - (size_t)len, our_ssrc(st), st->ssrc);
+	int k = len < 0
+	            ? len
+	            : rtcp_pli_write(buf + len, sizeof(buf) - (size_t)len, our_ssrc(st), st->ssrc);
 	if (k < 0)
 		return;
 	send_rtcp_to_camera(dp, st, buf, (size_t)(len + k));
@@ -253,7 +254,7 @@ static void new_source(struct dp_ctx *dp, struct dp_stream *st, uint32_t ssrc)
 }
 
 void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
-		   const struct net_addr *src, uint16_t sport)
+                   const struct net_addr *src, uint16_t sport)
 {
 	struct dp_dev *dev = st->dev;
 	struct rtp_hdr h;
@@ -324,7 +325,7 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 	if (dev->codec == DP_H264 || dev->codec == DP_H265) {
 		struct h26x_scan sc;
 		h26x_scan_payload(dev->codec == DP_H264 ? H26X_H264 : H26X_H265, h.payload,
-				  h.payload_len, &sc);
+		                  h.payload_len, &sc);
 		if (cls == RTP_RX_IN_ORDER && h.ts != st->last_ts) {
 			st->au_start = ext;
 			st->last_ts = h.ts;
@@ -379,7 +380,8 @@ static void camera_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *
 			if (rtcp_rb_get(&p, i, &rb) == 0 && rb.ssrc == our_ssrc(st)) {
 				struct timespec now;
 				clock_gettime(CLOCK_REALTIME, &now);
-				int64_t rtt = rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
+				int64_t rtt =
+				    rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
 				if (rtt >= 0)
 					st->rtt_us = (uint32_t)rtt;
 			}
@@ -390,7 +392,7 @@ static void camera_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *
 }
 
 void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf, size_t len,
-		    const struct net_addr *src, uint16_t sport)
+                    const struct net_addr *src, uint16_t sport)
 {
 	for (uint16_t i = 0; i < st->n_subs; i++) {
 		struct dp_sub *sub = st->subs[i];
@@ -420,7 +422,8 @@ void dp_stream_tick(struct dp_ctx *dp, struct dp_stream *st)
 		dp_stream_request_keyframe(dp, st);
 	if (dp->now_ns >= st->next_rr_ns) {
 		st->next_rr_ns = dp->now_ns + dp->cfg->rr_interval_ms * DP_MS;
-		if (st->have_ssrc && dp->now_ns - st->last_rx_ns < 10ull * dp->cfg->idle_ms * DP_MS) {
+		if (st->have_ssrc &&
+		    dp->now_ns - st->last_rx_ns < 10ull * dp->cfg->idle_ms * DP_MS) {
 			uint8_t buf[256];
 			int len = build_rr(dp, st, buf, sizeof(buf));
 			if (len > 0) {

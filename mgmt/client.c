@@ -14,16 +14,8 @@
 #include <unistd.h>
 
 #include "defaults.h"
+#include "err.h"
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static int64_t now_ms(void)
 {
@@ -95,18 +87,18 @@ int mg_client_open(struct mg_client *c, const char *path, int timeout_ms, char *
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(c->path))
-		return fail(-ENAMETOOLONG, err, errlen, "socket path %s is too long", path);
+		return mg_errf(-ENAMETOOLONG, err, errlen, "socket path %s is too long", path);
 	strcpy(sa.sun_path, path);
 	strcpy(c->path, path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return fail(-errno, err, errlen, "socket: %s", strerror(errno));
+		return mg_errf(-errno, err, errlen, "socket: %s", strerror(errno));
 	int rc = do_connect(c->fd, &sa, now_ms() + timeout_ms);
 	if (rc == -ETIMEDOUT)
-		fail(rc, err, errlen, "cannot connect to caasd at %s: no answer within %g s", path,
+		mg_errf(rc, err, errlen, "cannot connect to caasd at %s: no answer within %g s", path,
 		     timeout_ms / 1000.0);
 	else if (rc)
-		fail(rc, err, errlen, "cannot connect to caasd at %s: %s%s", path, strerror(-rc),
+		mg_errf(rc, err, errlen, "cannot connect to caasd at %s: %s%s", path, strerror(-rc),
 		     hint(-rc));
 	if (rc) {
 		close(c->fd);
@@ -194,17 +186,17 @@ int mg_client_exchange(struct mg_client *c, const char *line, int timeout_ms, ch
 	case 0:
 		return 0;
 	case -ETIMEDOUT:
-		return fail(rc, err, errlen, "no reply from caasd at %s within %g s", c->path,
+		return mg_errf(rc, err, errlen, "no reply from caasd at %s within %g s", c->path,
 		            timeout_ms / 1000.0);
 	case -ECONNRESET:
 	case -EPIPE:
-		return fail(-ECONNRESET, err, errlen,
+		return mg_errf(-ECONNRESET, err, errlen,
 		            "caasd at %s closed the connection without replying", c->path);
 	case -EMSGSIZE:
-		return fail(rc, err, errlen, "reply from caasd at %s is longer than %u bytes",
+		return mg_errf(rc, err, errlen, "reply from caasd at %s is longer than %u bytes",
 		            c->path, MG_CLIENT_MAX_REPLY);
 	default:
-		return fail(rc, err, errlen, "talking to caasd at %s: %s", c->path, strerror(-rc));
+		return mg_errf(rc, err, errlen, "talking to caasd at %s: %s", c->path, strerror(-rc));
 	}
 }
 
@@ -218,16 +210,16 @@ static int parse_reply(struct mg_client *c, const char *line, json_int_t id, jso
 	int rc = 0;
 
 	if (!json_is_object(r) || !json_is_boolean(ok)) {
-		rc = fail(-EPROTO, err, errlen, "caasd at %s sent something that is not a reply",
+		rc = mg_errf(-EPROTO, err, errlen, "caasd at %s sent something that is not a reply",
 		          c->path);
 	} else if (!json_is_integer(rid) || json_integer_value(rid) != id) {
-		rc = fail(-EPROTO, err, errlen, "caasd at %s answered another request", c->path);
+		rc = mg_errf(-EPROTO, err, errlen, "caasd at %s answered another request", c->path);
 	} else if (json_is_true(ok)) {
 		json_t *res = json_object_get(r, "result");
 		*result = json_is_null(res) ? NULL : json_incref(res);
 	} else {
 		const char *msg = json_string_value(json_object_get(r, "error"));
-		rc = fail(-EREMOTEIO, err, errlen, "%s", msg ? msg : "failed, without a message");
+		rc = mg_errf(-EREMOTEIO, err, errlen, "%s", msg ? msg : "failed, without a message");
 	}
 	json_decref(r);
 	return rc;
@@ -252,7 +244,7 @@ int mg_client_call(struct mg_client *c, const char *cmd, json_t *args, int timeo
 		rc = parse_reply(c, reply, id, result, err, errlen);
 out:
 	if (rc == -ENOMEM)
-		fail(rc, err, errlen, "out of memory");
+		mg_errf(rc, err, errlen, "out of memory");
 	json_decref(req);
 	free(line);
 	free(reply);

@@ -1,6 +1,7 @@
 /* The control socket: listener set-up and clean-up, and per-connection buffering of request and
  * reply lines, all non-blocking under one epoll fd that the control thread polls. */
 #include "ctl.h"
+#include "err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,15 +46,6 @@ struct mg_ctl {
 	struct client clients[MG_CTL_MAX_CLIENTS];
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* 0 if nothing answers at path (absent or stale), -EADDRINUSE if a server does, -EEXIST if path
  * is not a socket at all (we do not delete what we did not make). */
@@ -89,20 +81,20 @@ static int listen_on(struct mg_ctl *ctl, const char *path, mode_t mode, gid_t gi
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path) ||
 	    snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d.tmp", path, (int)getpid()) >=
 	        (int)sizeof(tmp.sun_path))
-		return fail(-ENAMETOOLONG, err, errlen, "control socket path %s is too long", path);
+		return mg_errf(-ENAMETOOLONG, err, errlen, "control socket path %s is too long", path);
 	int rc = check_existing(path, &sa);
 	if (rc == -EADDRINUSE)
-		return fail(rc, err, errlen, "control socket %s: another caasd answers there",
+		return mg_errf(rc, err, errlen, "control socket %s: another caasd answers there",
 		            path);
 	if (rc == -EEXIST)
-		return fail(rc, err, errlen, "control socket %s: exists and is not a socket", path);
+		return mg_errf(rc, err, errlen, "control socket %s: exists and is not a socket", path);
 	if (rc)
-		return fail(rc, err, errlen, "control socket %s: %s", path, strerror(-rc));
+		return mg_errf(rc, err, errlen, "control socket %s: %s", path, strerror(-rc));
 	bool replace = lstat(path, &st) == 0;
 
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl->lfd < 0)
-		return fail(-errno, err, errlen, "control socket: %s", strerror(errno));
+		return mg_errf(-errno, err, errlen, "control socket: %s", strerror(errno));
 	unlink(tmp.sun_path); /* left by a crashed process that had our pid */
 	const char *step = "bind";
 	if (bind(ctl->lfd, (const struct sockaddr *)&tmp, sizeof(tmp)) < 0)
@@ -126,16 +118,16 @@ static int listen_on(struct mg_ctl *ctl, const char *path, mode_t mode, gid_t gi
 	if (!ctl->path || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, ctl->lfd, &ev) < 0) {
 		rc = ctl->path ? -errno : -ENOMEM;
 		unlink(path);
-		return fail(rc, err, errlen, "control socket %s: %s", path, strerror(-rc));
+		return mg_errf(rc, err, errlen, "control socket %s: %s", path, strerror(-rc));
 	}
 	return 0;
 fail_unlink:
 	rc = -errno;
 	unlink(tmp.sun_path);
-	return fail(rc, err, errlen, "control socket %s: %s: %s", path, step, strerror(-rc));
+	return mg_errf(rc, err, errlen, "control socket %s: %s: %s", path, step, strerror(-rc));
 fail:
 	rc = -errno;
-	return fail(rc, err, errlen, "control socket %s: %s: %s", path, step, strerror(-rc));
+	return mg_errf(rc, err, errlen, "control socket %s: %s: %s", path, step, strerror(-rc));
 }
 
 int mg_ctl_open(struct mg_ctl **out, const char *path, mode_t mode, gid_t gid, char *err,
@@ -143,7 +135,7 @@ int mg_ctl_open(struct mg_ctl **out, const char *path, mode_t mode, gid_t gid, c
 {
 	struct mg_ctl *ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return mg_errf(-ENOMEM, err, errlen, "out of memory");
 	ctl->lfd = -1;
 	for (size_t i = 0; i < MG_CTL_MAX_CLIENTS; i++)
 		ctl->clients[i].fd = -1;
@@ -151,9 +143,9 @@ int mg_ctl_open(struct mg_ctl **out, const char *path, mode_t mode, gid_t gid, c
 	ctl->epfd = epoll_create1(EPOLL_CLOEXEC);
 	int rc = 0;
 	if (!ctl->bindings)
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = mg_errf(-ENOMEM, err, errlen, "out of memory");
 	else if (ctl->epfd < 0)
-		rc = fail(-errno, err, errlen, "epoll: %s", strerror(errno));
+		rc = mg_errf(-errno, err, errlen, "epoll: %s", strerror(errno));
 	else if (path)
 		rc = listen_on(ctl, path, mode, gid, err, errlen);
 	if (rc) {

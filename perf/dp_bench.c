@@ -21,7 +21,7 @@
 #include "dataplane/dp.h"
 #include "rtp/rtp.h"
 
-#define BURST 32
+#define BURST  32
 #define OUR_IP 0xc6120001u /* 198.18.0.1 */
 #define CAM_IP 0xc6120002u /* 198.18.0.2 */
 
@@ -151,7 +151,8 @@ static void setup_streams(struct bench *b, const struct opts *o)
 			memcpy(l.mac, "\x02\x00\x00\x00\x01\x00", 6);
 			l.mac[4] = (uint8_t)(j + 1);
 			uint8_t mac[6];
-			net_neigh_output(&dp->neigh, &sub->to, dp->now_ns, NULL, mac); /* resolving */
+			net_neigh_output(&dp->neigh, &sub->to, dp->now_ns, NULL,
+			                 mac); /* resolving */
 			l.how = NET_LEARN_CONFIRM;
 			net_neigh_learn(&dp->neigh, &l, dp->now_ns);
 			struct dp_msg sm = {.type = DP_MSG_SUB_ADD, .sub = sub};
@@ -171,7 +172,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Run trials of o->seconds each after one warm-up; fill the medians. */
 static void run(struct bench *b, const struct opts *o, double *in_mpps, double *out_mpps,
-		double *spread)
+                double *spread)
 {
 	struct dp_ctx *dp = &b->dp;
 	double ins[64], outs[64];
@@ -205,28 +206,49 @@ static void run(struct bench *b, const struct opts *o, double *in_mpps, double *
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.streams = 1000, .fanout = 4, .payload = 1200, .trials = 5,
-			 .kf_every = 64, .seconds = 1.0, .zero_copy = -1};
+	struct opts o = {.streams = 1000,
+	                 .fanout = 4,
+	                 .payload = 1200,
+	                 .trials = 5,
+	                 .kf_every = 64,
+	                 .seconds = 1.0,
+	                 .zero_copy = -1};
 	static const struct option lo[] = {
-		{"streams", required_argument, NULL, 's'}, {"fanout", required_argument, NULL, 'f'},
-		{"payload", required_argument, NULL, 'p'}, {"trials", required_argument, NULL, 't'},
-		{"seconds", required_argument, NULL, 'S'}, {"mode", required_argument, NULL, 'm'},
-		{NULL, 0, NULL, 0},
+	    {"streams", required_argument, NULL, 's'},
+	    {"fanout", required_argument, NULL, 'f'},
+	    {"payload", required_argument, NULL, 'p'},
+	    {"trials", required_argument, NULL, 't'},
+	    {"seconds", required_argument, NULL, 'S'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': o.streams = (unsigned)atoi(optarg); break;
-		case 'f': o.fanout = (unsigned)atoi(optarg); break;
-		case 'p': o.payload = (unsigned)atoi(optarg); break;
-		case 't': o.trials = (unsigned)atoi(optarg); break;
-		case 'S': o.seconds = atof(optarg); break;
+		case 's':
+			o.streams = (unsigned)atoi(optarg);
+			break;
+		case 'f':
+			o.fanout = (unsigned)atoi(optarg);
+			break;
+		case 'p':
+			o.payload = (unsigned)atoi(optarg);
+			break;
+		case 't':
+			o.trials = (unsigned)atoi(optarg);
+			break;
+		case 'S':
+			o.seconds = atof(optarg);
+			break;
 		case 'm':
-			o.zero_copy = !strcmp(optarg, "zero-copy") ? 1 : !strcmp(optarg, "copy") ? 0 : -1;
+			o.zero_copy = !strcmp(optarg, "zero-copy") ? 1
+			              : !strcmp(optarg, "copy")    ? 0
+			                                           : -1;
 			break;
 		default:
-			fprintf(stderr, "usage: dp_bench [--streams N] [--fanout K] [--payload BYTES] "
-					"[--trials N] [--seconds S] [--mode zero-copy|copy|both]\n");
+			fprintf(stderr,
+			        "usage: dp_bench [--streams N] [--fanout K] [--payload BYTES] "
+			        "[--trials N] [--seconds S] [--mode zero-copy|copy|both]\n");
 			return 2;
 		}
 	}
@@ -234,8 +256,14 @@ int main(int argc, char **argv)
 	    o.payload > 1400 || !o.trials || o.trials > 64)
 		die("argument out of range");
 
-	char *eal[] = {argv[0], "-l", "0", "--in-memory", "--no-pci", "--no-telemetry",
-		       "--log-level=lib.eal:warning", NULL};
+	char *eal[] = {argv[0],
+	               "-l",
+	               "0",
+	               "--in-memory",
+	               "--no-pci",
+	               "--no-telemetry",
+	               "--log-level=lib.eal:warning",
+	               NULL};
 	if (rte_eal_init(7, eal) < 0)
 		die("EAL initialisation failed");
 
@@ -281,8 +309,10 @@ int main(int argc, char **argv)
 		b.cfg.zero_copy = zc;
 		run(&b, &o, &res[zc][0], &res[zc][1], &res[zc][2]);
 		ran[zc] = true;
-		fprintf(stderr, "%-9s  in %.2f Mpps/core  out %.2f Mpps/core  (median of %u, spread %.0f%%)\n",
-			zc ? "zero-copy" : "copy", res[zc][0], res[zc][1], o.trials, res[zc][2] * 100);
+		fprintf(
+		    stderr,
+		    "%-9s  in %.2f Mpps/core  out %.2f Mpps/core  (median of %u, spread %.0f%%)\n",
+		    zc ? "zero-copy" : "copy", res[zc][0], res[zc][1], o.trials, res[zc][2] * 100);
 	}
 	const struct dp_port_stats *s = &b.dp.stats;
 	uint64_t sub_nombuf = 0, sub_unres = 0, malformed = 0, pk = 0;
@@ -295,25 +325,26 @@ int main(int argc, char **argv)
 			sub_unres += st->subs[j]->stats.dropped_unresolved;
 		}
 	}
-	fprintf(stderr, "rx %lu tx %lu stream packets %lu malformed %lu | l2 %lu l3 %lu l4 %lu "
-			"unknown_port %lu tx_full %lu no_mbuf %lu neigh_q %lu | sub no_mbuf %lu "
-			"unresolved %lu\n",
-		s->rx_packets, s->tx_packets, pk, malformed, s->drop_l2, s->drop_l3, s->drop_l4,
-		s->drop_unknown_port, s->drop_tx_full, s->drop_no_mbuf, s->drop_neigh_queue,
-		sub_nombuf, sub_unres);
+	fprintf(stderr,
+	        "rx %lu tx %lu stream packets %lu malformed %lu | l2 %lu l3 %lu l4 %lu "
+	        "unknown_port %lu tx_full %lu no_mbuf %lu neigh_q %lu | sub no_mbuf %lu "
+	        "unresolved %lu\n",
+	        s->rx_packets, s->tx_packets, pk, malformed, s->drop_l2, s->drop_l3, s->drop_l4,
+	        s->drop_unknown_port, s->drop_tx_full, s->drop_no_mbuf, s->drop_neigh_queue,
+	        sub_nombuf, sub_unres);
 	int best = ran[1] ? 1 : 0;
 	printf("{\"scenario\":\"dataplane\",\"streams\":%u,\"fanout\":%u,\"packet_bytes\":%u,"
 	       "\"trials\":%u,\"mode\":\"%s\",\"mpps_in_per_core\":%.3f,\"mpps_out_per_core\":%.3f,"
 	       "\"spread\":%.3f",
-	       o.streams, o.fanout, o.payload, o.trials, best ? "zero-copy" : "copy",
-	       res[best][0], res[best][1], res[best][2]);
+	       o.streams, o.fanout, o.payload, o.trials, best ? "zero-copy" : "copy", res[best][0],
+	       res[best][1], res[best][2]);
 	if (ran[0] && ran[1])
-		printf(",\"copy\":{\"mpps_in_per_core\":%.3f,\"mpps_out_per_core\":%.3f}", res[0][0],
-		       res[0][1]);
+		printf(",\"copy\":{\"mpps_in_per_core\":%.3f,\"mpps_out_per_core\":%.3f}",
+		       res[0][0], res[0][1]);
 	/* Media drops only: the simulated cameras never answer ARP, so the receiver reports we
 	 * send them wait and are dropped by the neighbour table (counted apart). */
 	uint64_t drops = s->drop_l2 + s->drop_l3 + s->drop_l4 + s->drop_unknown_port +
-			 s->drop_tx_full + s->drop_no_mbuf + sub_nombuf + sub_unres + malformed;
+	                 s->drop_tx_full + s->drop_no_mbuf + sub_nombuf + sub_unres + malformed;
 	printf(",\"media_drops\":%llu,\"rtcp_unresolved\":%llu}\n", (unsigned long long)drops,
 	       (unsigned long long)s->drop_neigh_queue);
 	return 0;

@@ -27,7 +27,7 @@
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 
-#define AU_MAX (4u << 20)
+#define AU_MAX  (4u << 20)
 #define PKT_MAX 2048
 
 struct opts {
@@ -103,8 +103,8 @@ struct decoder {
 
 static void decoder_open(struct decoder *dec, enum h26x_codec codec)
 {
-	const AVCodec *c = avcodec_find_decoder(codec == H26X_H264 ? AV_CODEC_ID_H264
-								   : AV_CODEC_ID_HEVC);
+	const AVCodec *c =
+	    avcodec_find_decoder(codec == H26X_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC);
 	if (!c)
 		die("no decoder");
 	dec->ctx = avcodec_alloc_context3(c);
@@ -143,8 +143,8 @@ static void decoder_feed(struct decoder *dec, const struct h26x_au *au)
  * sprop-vps/sps/pps), as Annex-B. Returns the bytes written to out. */
 static size_t sdp_params(const char *path, uint8_t *out, size_t cap)
 {
-	static const char *const keys[] = {"sprop-parameter-sets=", "sprop-vps=", "sprop-sps=",
-					   "sprop-pps="};
+	static const char *const keys[] = {
+	    "sprop-parameter-sets=", "sprop-vps=", "sprop-sps=", "sprop-pps="};
 	char text[16384];
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -189,9 +189,9 @@ static int cmd_recv(const struct opts *o)
 
 	void *mem = malloc(H26X_DEPKT_MEM(AU_MAX));
 	struct h26x_depkt dp;
-	if (!mem || h26x_depkt_init(&dp, o->codec,
-				    H26X_DEPKT_WAIT_KEYFRAME | H26X_DEPKT_INSERT_PARAMS, mem,
-				    H26X_DEPKT_MEM(AU_MAX)) < 0)
+	if (!mem ||
+	    h26x_depkt_init(&dp, o->codec, H26X_DEPKT_WAIT_KEYFRAME | H26X_DEPKT_INSERT_PARAMS, mem,
+	                    H26X_DEPKT_MEM(AU_MAX)) < 0)
 		die("depacketizer init");
 	int seeded = 0;
 	if (o->sdp) {
@@ -269,8 +269,9 @@ static int cmd_recv(const struct opts *o)
 		fclose(out);
 
 	const struct h26x_depkt_stats *s = &dp.stats;
-	printf("rtp_packets=%lu\ndropped=%lu\nrtp_bad=%lu\nrtcp_packets=%lu\nrtcp_bad=%lu\nbye=%d\n", rtp_pkts,
-	       dropped, rtp_bad, rtcp_pkts, rtcp_bad, bye);
+	printf(
+	    "rtp_packets=%lu\ndropped=%lu\nrtp_bad=%lu\nrtcp_packets=%lu\nrtcp_bad=%lu\nbye=%d\n",
+	    rtp_pkts, dropped, rtp_bad, rtcp_pkts, rtcp_bad, bye);
 	printf("access_units=%llu\nkeyframes=%llu\nbroken=%llu\nskipped=%llu\nmalformed=%llu\n"
 	       "unsupported=%llu\n",
 	       (unsigned long long)s->aus, (unsigned long long)s->keyframes,
@@ -314,7 +315,7 @@ static void source_open(struct source *src, const struct opts *o)
 	src->tb = st->time_base;
 	/* Containers carry length-prefixed NAL units; the packetizer takes Annex-B. */
 	const AVBitStreamFilter *f =
-		av_bsf_get_by_name(o->codec == H26X_H264 ? "h264_mp4toannexb" : "hevc_mp4toannexb");
+	    av_bsf_get_by_name(o->codec == H26X_H264 ? "h264_mp4toannexb" : "hevc_mp4toannexb");
 	if (!f || av_bsf_alloc(f, &src->bsf) < 0 ||
 	    avcodec_parameters_copy(src->bsf->par_in, st->codecpar) < 0)
 		die("bitstream filter");
@@ -335,12 +336,13 @@ static int cmd_sdp(const struct opts *o)
 	source_open(&src, o);
 	char url[64];
 	snprintf(url, sizeof(url), "rtp://%s:%u", inet_ntoa(o->addr.sin_addr),
-		 ntohs(o->addr.sin_port));
+	         ntohs(o->addr.sin_port));
 	AVFormatContext *oc = NULL;
 	if (avformat_alloc_output_context2(&oc, NULL, "rtp", url) < 0)
 		die("rtp muxer");
 	AVStream *st = avformat_new_stream(oc, NULL);
-	if (!st || avcodec_parameters_copy(st->codecpar, src.fmt->streams[src.stream]->codecpar) < 0)
+	if (!st ||
+	    avcodec_parameters_copy(st->codecpar, src.fmt->streams[src.stream]->codecpar) < 0)
 		die("stream");
 	char sdp[8192];
 	if (av_sdp_create(&oc, 1, sdp, sizeof(sdp)) < 0)
@@ -352,20 +354,21 @@ static int cmd_sdp(const struct opts *o)
 }
 
 static void send_rtcp_bye(int fd, const struct opts *o, uint32_t ssrc, uint32_t rtp_ts,
-			  unsigned long pkts, unsigned long octets)
+                          unsigned long pkts, unsigned long octets)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct rtcp_sr sr = {.ssrc = ssrc,
-			     .ntp = rtcp_ntp_from_timespec(&now),
-			     .rtp_ts = rtp_ts,
-			     .packet_count = (uint32_t)pkts,
-			     .octet_count = (uint32_t)octets};
+	                     .ntp = rtcp_ntp_from_timespec(&now),
+	                     .rtp_ts = rtp_ts,
+	                     .packet_count = (uint32_t)pkts,
+	                     .octet_count = (uint32_t)octets};
 	uint8_t buf[256];
 	int a = rtcp_sr_write(buf, sizeof(buf), &sr, NULL, 0);
 	int b = a < 0 ? a : rtcp_sdes_cname_write(buf + a, sizeof(buf) - (size_t)a, ssrc, "caas");
-	int c = b < 0 ? b : rtcp_bye_write(buf + a + b, sizeof(buf) - (size_t)(a + b), &ssrc, 1,
-					   "end of clip");
+	int c = b < 0 ? b
+	              : rtcp_bye_write(buf + a + b, sizeof(buf) - (size_t)(a + b), &ssrc, 1,
+	                               "end of clip");
 	if (c < 0)
 		die("rtcp build: %s", strerror(-c));
 	struct sockaddr_in to = o->addr;
@@ -415,8 +418,8 @@ static int cmd_send(const struct opts *o)
 			bool marker;
 			int n;
 			h26x_pack_au(&pk, in->data, (size_t)in->size);
-			while ((n = h26x_pack_next(&pk, pkt + RTP_HDR_MIN, sizeof(pkt) - RTP_HDR_MIN,
-						   &marker)) > 0) {
+			while ((n = h26x_pack_next(&pk, pkt + RTP_HDR_MIN,
+			                           sizeof(pkt) - RTP_HDR_MIN, &marker)) > 0) {
 				h.seq = seq++;
 				h.marker = marker;
 				rtp_hdr_write(pkt, sizeof(pkt), &h);
@@ -446,31 +449,41 @@ static int cmd_send(const struct opts *o)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: rtp_interop recv --codec h264|h265 --to IP:PORT [--out FILE.annexb]\n"
-		"                        [--sdp FILE] (parameter sets given out of band)\n"
-		"                        [--drop-every N] (lose every Nth packet)\n"
-		"                        [--idle-ms N] [--timeout-ms N] [--pt PT]\n"
-		"       rtp_interop sdp  --codec h264|h265 --input CLIP --to IP:PORT\n"
-		"       rtp_interop send --codec h264|h265 --input CLIP --to IP:PORT [--mtu N]\n"
-		"                        [--speed X] [--pt PT] [--linger-ms N] (before RTCP BYE)\n");
+	fprintf(
+	    stderr,
+	    "usage: rtp_interop recv --codec h264|h265 --to IP:PORT [--out FILE.annexb]\n"
+	    "                        [--sdp FILE] (parameter sets given out of band)\n"
+	    "                        [--drop-every N] (lose every Nth packet)\n"
+	    "                        [--idle-ms N] [--timeout-ms N] [--pt PT]\n"
+	    "       rtp_interop sdp  --codec h264|h265 --input CLIP --to IP:PORT\n"
+	    "       rtp_interop send --codec h264|h265 --input CLIP --to IP:PORT [--mtu N]\n"
+	    "                        [--speed X] [--pt PT] [--linger-ms N] (before RTCP BYE)\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"codec", required_argument, NULL, 'c'}, {"input", required_argument, NULL, 'i'},
-		{"to", required_argument, NULL, 't'},    {"out", required_argument, NULL, 'o'},
-		{"sdp", required_argument, NULL, 'S'},
-		{"mtu", required_argument, NULL, 'm'},   {"speed", required_argument, NULL, 's'},
-		{"idle-ms", required_argument, NULL, 'I'},
-		{"timeout-ms", required_argument, NULL, 'T'},
-		{"drop-every", required_argument, NULL, 'D'},
-		{"pt", required_argument, NULL, 'p'},    {"linger-ms", required_argument, NULL, 'L'},    {NULL, 0, NULL, 0},
+	    {"codec", required_argument, NULL, 'c'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"to", required_argument, NULL, 't'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"sdp", required_argument, NULL, 'S'},
+	    {"mtu", required_argument, NULL, 'm'},
+	    {"speed", required_argument, NULL, 's'},
+	    {"idle-ms", required_argument, NULL, 'I'},
+	    {"timeout-ms", required_argument, NULL, 'T'},
+	    {"drop-every", required_argument, NULL, 'D'},
+	    {"pt", required_argument, NULL, 'p'},
+	    {"linger-ms", required_argument, NULL, 'L'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct opts o = {.mtu = 1200, .speed = 1.0, .idle_ms = 2000, .timeout_ms = 60000,
-		      .linger_ms = 1000, .pt = 96};
+	struct opts o = {.mtu = 1200,
+	                 .speed = 1.0,
+	                 .idle_ms = 2000,
+	                 .timeout_ms = 60000,
+	                 .linger_ms = 1000,
+	                 .pt = 96};
 	bool have_codec = false, have_addr = false;
 	int c;
 
