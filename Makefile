@@ -2,6 +2,7 @@
 # `make test` runs every test (unit, sanitizer, interop, fuzz smoke), `make demo` runs the demo.
 # Every external library comes through pkg-config.
 
+.DEFAULT_GOAL := all
 SAN ?= 0
 V ?= 0
 BUILD := build
