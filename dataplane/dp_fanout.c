@@ -31,8 +31,20 @@ static void rebase(const struct dp_stream *st, struct dp_sub *sub, uint16_t in_s
 	sub->src_gen = st->src_gen;
 }
 
-/* Build and send one packet of the stream to a subscriber (m as struct dp_rtp_meta says). */
-static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, bool retransmit)
+static bool can_chain(const struct dp_ctx *dp, const struct dp_sub *sub, struct rte_mbuf *m)
+{
+	return dp->multiseg_tx && dp->cfg->zero_copy && m->data_len &&
+	       sub->tmpl.len + dp_meta(m)->hdr_len <= DP_HDR_ROOM;
+}
+
+/*
+ * Build one packet of the stream for a subscriber in o and send it. Chained (zero copy): o is a
+ * header mbuf and a reference on m is already taken for it; it gets our headers and the
+ * rewritten RTP header, then m itself, shared by every subscriber. Otherwise o is a full mbuf
+ * and everything is copied.
+ */
+static void sub_emit(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, struct rte_mbuf *o,
+		     bool chained, bool retransmit)
 {
 	struct dp_stream *st = sub->st;
 	const uint8_t *rtp = dp_rtp_hdr(m);
@@ -41,27 +53,20 @@ static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 	uint32_t rtp_len = hdr_len + payload_len;
 	uint16_t in_seq = rd_be16(rtp + 2);
 	uint32_t in_ts = rd_be32(rtp + 4);
-
-	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen)))
-		rebase(st, sub, in_seq, in_ts);
-
 	size_t l = sub->tmpl.len;
-	bool chained =
-	    dp->multiseg_tx && dp->cfg->zero_copy && payload_len && l + hdr_len <= DP_HDR_ROOM;
-	struct rte_mbuf *o = rte_pktmbuf_alloc(chained ? dp->hdr_pool : dp->pool);
-	uint8_t *p =
-	    o ? (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len : rtp_len)))
-	      : NULL;
+
+	uint8_t *p = (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len : rtp_len)));
 	if (unlikely(!p)) {
+		if (chained)
+			rte_mbuf_refcnt_update(m, -1);
 		rte_pktmbuf_free(o);
 		sub->stats.dropped_no_mbuf++;
 		return;
 	}
+	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen)))
+		rebase(st, sub, in_seq, in_ts);
 	memcpy(p + l, rtp, hdr_len);
 	if (chained) {
-		/* Zero copy: our headers and the rewritten RTP header, then the camera's mbuf
-		 * itself, shared by every subscriber through its reference count. */
-		rte_mbuf_refcnt_update(m, 1);
 		o->next = m;
 		o->nb_segs = 2;
 		o->pkt_len += payload_len;
@@ -93,13 +98,52 @@ static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 	dp_output_sub(dp, sub, o);
 }
 
+/* One packet to one subscriber, allocating what it needs (fast start, retransmissions). */
+static void sub_send(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, bool retransmit)
+{
+	bool chained = can_chain(dp, sub, m);
+	struct rte_mbuf *o = rte_pktmbuf_alloc(chained ? dp->hdr_pool : dp->pool);
+	if (unlikely(!o)) {
+		sub->stats.dropped_no_mbuf++;
+		return;
+	}
+	if (chained)
+		rte_mbuf_refcnt_update(m, 1);
+	sub_emit(dp, sub, m, o, chained, retransmit);
+}
+
+#define FANOUT_BULK 64
+
 void dp_fanout(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m)
 {
+	struct dp_sub *live[FANOUT_BULK];
+	struct rte_mbuf *hdrs[FANOUT_BULK];
+	unsigned n = 0;
+	bool chain_all = true;
+
 	for (uint16_t i = 0; i < st->n_subs; i++) {
 		struct dp_sub *sub = st->subs[i];
-		if (sub->state == DP_SUB_LIVE)
+		if (sub->state != DP_SUB_LIVE)
+			continue;
+		if (n == FANOUT_BULK) {
 			sub_send(dp, sub, m, false);
+			continue;
+		}
+		live[n++] = sub;
+		chain_all &= can_chain(dp, sub, m);
 	}
+	if (!n)
+		return;
+	/* The common case in one go: every header mbuf from one bulk allocation, and one
+	 * reference-count update on the camera's mbuf for all of them. */
+	if (chain_all && rte_pktmbuf_alloc_bulk(dp->hdr_pool, hdrs, n) == 0) {
+		rte_mbuf_refcnt_update(m, (int16_t)n);
+		for (unsigned i = 0; i < n; i++)
+			sub_emit(dp, live[i], m, hdrs[i], true, false);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		sub_send(dp, live[i], m, false);
 }
 
 void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub)
