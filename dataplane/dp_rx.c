@@ -61,6 +61,13 @@ static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr
 		dp->stats.drop_unknown_port++;
 		goto drop;
 	}
+	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	bool rtcp = dev->rtcp_mux ? rtp_is_rtcp(payload, len) : dport == dev->rtcp_port;
+	if (rtcp) {
+		/* From the camera or from one of the stream's experts: the stream knows which. */
+		dp_stream_rtcp(dp, &dev->st, payload, len, src, sport);
+		goto drop;
+	}
 	if (unlikely(!src_allowed(dev, src))) {
 		if (!dp->cfg->accept_unknown) {
 			dp->stats.drop_unknown_source++;
@@ -68,12 +75,7 @@ static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr
 		}
 		dp->stats.accepted_unknown++;
 	}
-	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
-	bool rtcp = dev->rtcp_mux ? rtp_is_rtcp(payload, len) : dport == dev->rtcp_port;
-	if (rtcp) {
-		dp_stream_rtcp(dp, &dev->st, payload, len, src, sport);
-		goto drop;
-	}
+
 	if (teid) {
 		dev->st.via_gtpu = true;
 		dev->st.teid = *teid;
