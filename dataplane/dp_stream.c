@@ -13,11 +13,21 @@
 
 #define CNAME "caasd"
 
+/* A registered device's packets are already checked for port, source and payload type, and
+ * a camera's first packet is usually the start of a keyframe: no probation (RFC 3550 A.1 lets
+ * MIN_SEQUENTIAL be chosen), so nothing of it is lost. */
+static void rx_init(struct dp_stream *st)
+{
+	struct rtp_rx_cfg cfg = RTP_RX_CFG_DEFAULT;
+	cfg.min_sequential = 1;
+	rtp_rx_init(&st->rx, &cfg);
+}
+
 void dp_stream_init(struct dp_ctx *dp, struct dp_dev *dev)
 {
 	struct dp_stream *st = &dev->st;
 	st->dev = dev;
-	rtp_rx_init(&st->rx, NULL);
+	rx_init(st);
 	st->cache_mask = dp->cfg->cache_packets - 1;
 	st->next_rr_ns = dp->now_ns + dp->cfg->rr_interval_ms * DP_MS;
 	st->rate_ns = dp->now_ns;
@@ -245,7 +255,7 @@ static void new_source(struct dp_ctx *dp, struct dp_stream *st, uint32_t ssrc)
 		st->stats.ssrc_changes++;
 	st->have_ssrc = true;
 	st->ssrc = ssrc;
-	rtp_rx_init(&st->rx, NULL);
+	rx_init(st);
 	st->n_nacks = 0;
 	st->src_gen++;
 	dp_stream_release(dp, st);
