@@ -617,14 +617,12 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	    "tx_full", (json_int_t)s->drop_tx_full, "no_mbuf", (json_int_t)s->drop_no_mbuf,
 	    "neigh_queue", (json_int_t)s->drop_neigh_queue, "unresolved",
 	    (json_int_t)s->drop_unresolved, "rx_missed", (json_int_t)(es.imissed + es.rx_nombuf));
-	uint64_t malformed = 0, wrong_pt = 0;
+	uint64_t wrong_pt = 0;
 	unsigned subs = 0;
 	for (uint32_t i = 0; i < c->n_devs; i++) {
-		malformed += c->devs[i]->st.stats.malformed;
 		wrong_pt += c->devs[i]->st.stats.wrong_pt;
 	}
 	subs = c->n_subs;
-	json_object_set_new(drops, "stream_malformed", json_integer((json_int_t)malformed));
 	json_object_set_new(drops, "wrong_pt", json_integer((json_int_t)wrong_pt));
 
 	char ip4[INET_ADDRSTRLEN] = "", ip6[INET6_ADDRSTRLEN] = "";

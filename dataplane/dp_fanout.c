@@ -215,7 +215,10 @@ void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub)
 {
 	struct dp_stream *st = sub->st;
 
+	/* Sender reports while we send: a stream whose camera went quiet has nothing to report,
+	 * and the silence lets the expert's player time out. */
 	if (sub->state == DP_SUB_LIVE && sub->started &&
+	    dp->now_ns - st->last_rx_ns < dp->cfg->idle_ms * DP_MS &&
 	    dp->now_ns - sub->last_sr_ns >= dp->cfg->rr_interval_ms * DP_MS) {
 		sub->last_sr_ns = dp->now_ns;
 		send_sr(dp, sub);

@@ -272,6 +272,7 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 
 	if (unlikely(m->nb_segs != 1 || rtp_parse(pkt, m->data_len, &h) < 0)) {
 		st->stats.malformed++;
+		dp->stats.drop_malformed_rtp++;
 		goto out;
 	}
 	if (unlikely(h.pt != dev->pt)) {

@@ -1,14 +1,16 @@
 # Shell helpers shared by the demo and the integration tests. Source it; it defines functions only.
 
-# make_clip CODEC OUT [SECONDS] [SIZE]: a test-pattern clip as a camera would encode it
-# (30 fps, a keyframe every second), made once and reused while it exists.
+# make_clip CODEC OUT [SECONDS] [SIZE] [GOP]: a test-pattern clip as a camera would encode it
+# (30 fps, a keyframe every GOP frames, every second by default), made once and reused while it
+# exists. With a GOP given, scene-cut keyframes are off too, so keyframes come only every GOP.
 make_clip() {
-	local codec=$1 out=$2 secs=${3:-2} size=${4:-1280x720}
+	local codec=$1 out=$2 secs=${3:-2} size=${4:-1280x720} gop=${5:-}
 	[ -s "$out" ] && return 0
 	mkdir -p "$(dirname "$out")"
 	case $codec in
-	h264) set -- -c:v libx264 -preset veryfast -g 30 ;;
-	h265) set -- -c:v libx265 -preset veryfast -x265-params log-level=error:keyint=30 -tag:v hvc1 ;;
+	h264) set -- -c:v libx264 -preset veryfast -g "${gop:-30}" ${gop:+-sc_threshold 0} ;;
+	h265) set -- -c:v libx265 -preset veryfast -tag:v hvc1 \
+		-x265-params "log-level=error:keyint=${gop:-30}${gop:+:min-keyint=$gop:scenecut=0}" ;;
 	*) echo "make_clip: unknown codec $codec" >&2; return 1 ;;
 	esac
 	ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=$size:rate=30" -t "$secs" "$@" \
