@@ -15,6 +15,18 @@
 
 static const char *const codecs[] = {"h264", "h265", "opus", "pcma", "pcmu", "aac", NULL};
 
+/* The one argument of every command that acts on a subscription. */
+static const struct mg_arg sub_id_args[] = {
+    {.name = "id",
+     .type = MG_TYPE_INT,
+     .flags = REQ | POS,
+     .min = 1,
+     .max = UINT32_MAX,
+     .meta = "ID",
+     .help = "subscription id"},
+    {0},
+};
+
 static const struct mg_cmd cmds[] = {
     {
         .name = "status",
@@ -180,48 +192,18 @@ static const struct mg_cmd cmds[] = {
     {
         .name = "sub del",
         .help = "stop and remove a subscription",
-        .args =
-            ARGS{
-                {.name = "id",
-                 .type = MG_TYPE_INT,
-                 .flags = REQ | POS,
-                 .min = 1,
-                 .max = UINT32_MAX,
-                 .meta = "ID",
-                 .help = "subscription id"},
-                {0},
-            },
+        .args = sub_id_args,
     },
     {
         .name = "sub sdp",
         .help = "print the SDP an expert's player opens (ffplay, VLC)",
-        .args =
-            ARGS{
-                {.name = "id",
-                 .type = MG_TYPE_INT,
-                 .flags = REQ | POS,
-                 .min = 1,
-                 .max = UINT32_MAX,
-                 .meta = "ID",
-                 .help = "subscription id"},
-                {0},
-            },
+        .args = sub_id_args,
         .print_key = "sdp",
     },
     {
         .name = "sub resume",
         .help = "start sending a paused subscription",
-        .args =
-            ARGS{
-                {.name = "id",
-                 .type = MG_TYPE_INT,
-                 .flags = REQ | POS,
-                 .min = 1,
-                 .max = UINT32_MAX,
-                 .meta = "ID",
-                 .help = "subscription id"},
-                {0},
-            },
+        .args = sub_id_args,
     },
     {
         .name = "help",

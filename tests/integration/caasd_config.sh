@@ -3,19 +3,13 @@
 # with FILE:LINE: message and a non-zero exit; caasctl fails clearly without a daemon.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# check() and the TAP counters (defines functions only; sets root, work: source first)
+. "$root/tests/integration/caasd_lib.sh"
 caasd=$root/build/caasd
 caasctl=$root/build/caasctl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-n=0
-failed=0
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if [ "$@" ]; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=1; fi
-}
 
 # bad_config NAME LINE EXPECTED-MESSAGE CONTENT: caasd --check must exit 1 and say FILE:LINE: msg
 bad_config() {

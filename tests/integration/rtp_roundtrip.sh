@@ -9,13 +9,14 @@
 # Prints one TAP line per check.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# check() and the TAP counters (defines functions only; sets root, work: source first)
+. "$root/tests/integration/caasd_lib.sh"
 tool=$root/build/tests/rtp_interop
 media=$root/build/test-media
 ns=caas-rtp-$$
 work=$(mktemp -d)
 port=40000
 
-. "$root/scripts/lib.sh"
 
 cleanup() {
 	netns_down "$ns"
@@ -23,19 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-check() { # description, then a test expression's arguments
-	local what=$1
-	shift
-	n=$((n + 1))
-	if [ "$@" ]; then
-		echo "ok $n - $what"
-	else
-		echo "not ok $n - $what"
-		failed=1
-	fi
-}
 field() { sed -n "s/^$1=//p" "$2"; }
 inns() { ip netns exec "$ns" "$@"; }
 
