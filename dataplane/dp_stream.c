@@ -85,7 +85,9 @@ static void cache_put(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *
 		if (st->cache_head - st->cache_tail > size)
 			st->cache_tail = st->cache_head - size;
 	} else if (ext < st->cache_tail) {
-		return; /* older than anything kept */
+		if (st->cache_head - ext > size)
+			return; /* older than anything we can keep */
+		st->cache_tail = ext; /* overtaken at the start: it belongs at the tail */
 	}
 	struct rte_mbuf **slot = &st->cache[ext & st->cache_mask];
 	if (*slot) {
@@ -341,6 +343,9 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 			st->au_start = ext;
 			st->last_ts = h.ts;
 		}
+		if (cls == RTP_RX_REORDERED && st->kf_valid && h.ts == st->kf_ts &&
+		    ext < st->kf_start)
+			st->kf_start = ext; /* an earlier part of the keyframe's unit came late */
 		if (sc.keyframe && !(st->kf_valid && st->kf_ts == h.ts)) {
 			/* The access unit may have begun with parameter sets in earlier packets. */
 			st->kf_start = h.ts == st->last_ts ? st->au_start : ext;

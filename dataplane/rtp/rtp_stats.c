@@ -178,6 +178,19 @@ enum rtp_rx_class rtp_rx_update(struct rtp_rx_stats *s, uint16_t seq, uint32_t r
 		/* The RFC counts these too; we cannot tell them from duplicates, and a duplicate
 		 * must not cancel a loss, nor a packet from before base push loss below zero. */
 		if (behind >= RTP_RX_WINDOW || behind > s->ext_max - s->base) {
+			/* Without probation nothing before base was ever seen, so a packet there that
+			 * comes within the first max_misorder is one the network let others overtake
+			 * (a new flow's first packets race the sender's ARP): it moves base back. */
+			uint64_t before = behind - (s->ext_max - s->base);
+			if (s->cfg.min_sequential == 1 && behind < RTP_RX_WINDOW &&
+			    behind <= s->ext_max && before < s->cfg.max_misorder &&
+			    s->received < s->cfg.max_misorder && !win_test(s, ext)) {
+				s->base = ext;
+				win_set(s, ext);
+				s->cnt.reordered++;
+				cls = RTP_RX_REORDERED;
+				goto counted;
+			}
 			s->cnt.late++;
 			return RTP_RX_LATE;
 		}

@@ -598,6 +598,39 @@ static void test_gap(void **state)
 	assert_int_equal(rx(&s, 180, &g), RTP_RX_BAD);
 }
 
+/* Without probation, packets that the network let the first one overtake still count: base
+ * moves back to them, and nothing is called lost that arrived. With probation they stay late. */
+static void test_startup_reorder(void **state)
+{
+	(void)state;
+	struct rtp_rx_stats s;
+	struct rtp_rx_cfg cfg = RTP_RX_CFG_DEFAULT;
+	struct rtp_rx_snapshot snap;
+	struct rtp_rx_gap gap;
+	cfg.min_sequential = 1;
+	assert_int_equal(rtp_rx_init(&s, &cfg), 0);
+	assert_int_equal(rx(&s, 16, &gap), RTP_RX_IN_ORDER);
+	for (uint16_t seq = 11; seq <= 15; seq++)
+		assert_int_equal(rx(&s, seq, &gap), RTP_RX_REORDERED);
+	rtp_rx_snapshot(&s, &snap);
+	assert_int_equal(snap.expected, 6);
+	assert_int_equal(snap.lost, 0);
+	assert_int_equal(snap.cnt.late, 0);
+	assert_int_equal(rx(&s, 13, &gap), RTP_RX_DUPLICATE);
+	/* Further back, with a hole: 5 arrives, 6..10 never do. */
+	assert_int_equal(rx(&s, 5, &gap), RTP_RX_REORDERED);
+	rtp_rx_snapshot(&s, &snap);
+	assert_int_equal(snap.expected, 12);
+	assert_int_equal(snap.lost, 5);
+
+	/* The default (probation) keeps the RFC's rule: before the first counted is late. */
+	assert_int_equal(rtp_rx_init(&s, NULL), 0);
+	rx(&s, 100, &gap);
+	rx(&s, 101, &gap);
+	rx(&s, 102, &gap);
+	assert_int_equal(rx(&s, 90, &gap), RTP_RX_LATE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +649,7 @@ int main(void)
 	    cmocka_unit_test(test_lsr_dlsr),
 	    cmocka_unit_test(test_ns_to_clock),
 	    cmocka_unit_test(test_gap),
+	    cmocka_unit_test(test_startup_reorder),
 	};
 	return cmocka_run_group_tests_name("rtp_stats", tests, NULL, NULL);
 }
