@@ -304,6 +304,11 @@ camera_start() {
 	local codec=$1 file=$2 port=$3
 	shift 3
 	local bsf=${codec/h265/hevc}_mp4toannexb
+	# A camera on a live network knows caasd's MAC already. Starting a flow to an unresolved
+	# neighbour lets Linux send its first packets out of order (the ARP queue is flushed while
+	# new packets take the resolved path), and FFmpeg experts discard a first packet that comes
+	# late; caasd counts and forwards such packets, but the lab should not produce them.
+	ip netns exec "$LAB-cam" ping -c 1 -W 2 "$DUT_IP" >/dev/null 2>&1
 	ip netns exec "$LAB-cam" ffmpeg -nostdin -v error -re -i "$file" -an -c copy -bsf:v "$bsf" \
 		"$@" -f rtp -pkt_size 1200 "rtp://$DUT_IP:$port" >/dev/null 2>"$work/cam-$port.err" &
 	CAM_PID=$!
