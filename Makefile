@@ -81,6 +81,20 @@ $(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(RTP_LIB)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS) -lrte_net_ring
 
+# --- caas-replay: load replay and measurement ------------------------------------------------------
+REPLAY_PKGS := libavformat libavcodec libavutil jansson libpcap
+REPLAY_LIB_SRCS := $(wildcard perf/replay/impair.c perf/replay/latency.c)
+REPLAY_LIB := $(BUILD)/libcaasreplay.a
+REPLAY_SRCS := $(wildcard perf/replay/*.c)
+CAAS_REPLAY := $(BUILD)/caas-replay
+$(REPLAY_SRCS:%.c=$(BUILD)/obj/%.o): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(REPLAY_PKGS))
+
+$(REPLAY_LIB): $(REPLAY_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+$(CAAS_REPLAY): $(REPLAY_SRCS:%.c=$(BUILD)/obj/%.o) $(RTP_LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(REPLAY_PKGS)) -lm -lpthread
+
 # --- tests ----------------------------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -91,7 +105,8 @@ FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH))
+all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH)) \
+	$(if $(wildcard perf/replay/send.c),$(if $(wildcard perf/replay/recv.c),$(CAAS_REPLAY)))
 unit: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -101,7 +116,7 @@ $(BUILD)/obj/%.o: %.c
 $(RTP_LIB): $(RTP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB))
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB)) $(if $(REPLAY_LIB_SRCS),$(REPLAY_LIB))
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lm
 
