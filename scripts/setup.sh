@@ -22,7 +22,8 @@ PKGS=(
 	liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 	libssl-dev libjansson-dev libmicrohttpd-dev libinih-dev libsrtp2-dev libpcap-dev
 	libcmocka-dev
-	iproute2 iputils-ping arping ethtool tcpdump procps kmod
+	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	iproute2 iputils-ping arping ethtool tcpdump procps kmod net-tools
 	python3
 )
 
