@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 #define LAT_SUB_BITS 7 /* 128 linear sub-buckets per power of two: < 1% error */
-#define LAT_MAGS 42    /* powers of two of nanoseconds covered: up to ~73 minutes */
+#define LAT_MAGS 42    /* blocks: 0..127 ns exact, then a power of two each, to 2^48 ns (78 h) */
 
 struct latency {
 	uint64_t count;
-	uint64_t min_ns, max_ns;
+	uint64_t min_ns, max_ns; /* exact, also past the last bucket; 0 while count is 0 */
 	long double sum_ns;
 	uint64_t negative; /* samples below 0 (clock skew), counted, not recorded */
 	uint32_t bucket[LAT_MAGS << LAT_SUB_BITS];
