@@ -10,26 +10,29 @@ cpu_ticks() { # PID: user+system clock ticks so far
 load() {
 	local n=$1 send_args=${2:-} recv_args=${3:-} rx_pid t0
 	# shellcheck disable=SC2086 # extra arguments are words
-	ip netns exec "$CAAS_LAB-exp" "$REPLAY" recv --listen "$EXP:6000" --streams $((2 * n)) \
+	ip netns exec "$CAAS_LAB-exp" /usr/bin/time -f '%U %S' -o "$work/recv.time" \
+		"$REPLAY" recv --listen "$EXP:6000" --streams $((2 * n)) \
 		--duration $((secs + 3)) --report "$work/recv.json" --quiet $recv_args >/dev/null 2>&1 &
 	rx_pid=$!
 	wait_udp "$CAAS_LAB-exp" 6000 >/dev/null
 	t0=$(cpu_ticks "$RELAY_PID")
-	"$lab" exec cam "$REPLAY" send --to "$DUT:5004" --streams "$n" --input "$clip" \
+	"$lab" exec cam /usr/bin/time -f '%U %S' -o "$work/send.time" \
+		"$REPLAY" send --to "$DUT:5004" --streams "$n" --input "$clip" \
 		--duration "$secs" --seed 1 --report "$work/send.json" --quiet $send_args >/dev/null 2>&1 ||
 		true
 	local t1
 	t1=$(cpu_ticks "$RELAY_PID")
 	wait "$rx_pid" || true
-	python3 - "$work/send.json" "$work/recv.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+	python3 - "$work" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
-ticks, hz = int(sys.argv[3]), int(sys.argv[4])
+w, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = json.load(open(w + "/send.json")); r = json.load(open(w + "/recv.json"))
+cpu = lambda f: sum(float(x) for x in open(w + "/" + f).read().split()[-2:])
 sent = s["total"]["packets_sent"]
 got = r["total"]["packets"]
 loss = 1 - got / (2.0 * sent) if sent else 1.0
-print("%.6f %.3f %.3f %.3f %d" % (max(loss, 0.0), ticks / hz, s["total"].get("cpu_s", 0.0),
-                                 r["total"].get("cpu_s", r.get("cpu_s", 0.0)) or 0.0, sent))
+print("%.6f %.3f %.3f %.3f %d" % (max(loss, 0.0), ticks / hz, cpu("send.time"),
+                                 cpu("recv.time"), sent))
 PY
 }
 

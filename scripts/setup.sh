@@ -23,7 +23,7 @@ PKGS=(
 	libssl-dev libjansson-dev libmicrohttpd-dev libinih-dev libsrtp2-dev libpcap-dev
 	libcmocka-dev
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-	iproute2 iputils-ping arping ethtool tcpdump procps kmod net-tools
+	iproute2 iputils-ping arping ethtool tcpdump procps kmod net-tools time
 	python3
 )
 
