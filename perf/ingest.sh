@@ -3,7 +3,7 @@
 # appliance with less than 0.1% loss, and the CPU each part used; then the same load through the
 # relay a user would otherwise build with kernel sockets (GStreamer udpsrc ! multiudpsink), in
 # the same run on the same machine. caas-replay is both ends. Prints one JSON object last.
-#   INGEST_STEPS   stream counts to try, ascending (default "8 16 32 64 96 128")
+#   INGEST_STEPS   stream counts to try, ascending (default "16 32 64 128 160 192 256")
 #   INGEST_SECONDS seconds of load per step (default 8)
 #   INGEST_CLIP    the camera clip (default: 720p30 H.264 at about 4 Mbit/s, made once)
 set -euo pipefail
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export CAAS_LAB=caas-perf
 lab="$root/scripts/lab.sh"
 REPLAY=$root/build/caas-replay
-steps=${INGEST_STEPS:-8 16 32 64 96 128}
+steps=${INGEST_STEPS:-16 32 64 128 160 192 256}
 secs=${INGEST_SECONDS:-8}
 work=$(mktemp -d)
 sock=$work/caasd.sock
