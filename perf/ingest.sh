@@ -8,18 +8,9 @@
 #   INGEST_CLIP    the camera clip (default: 720p30 H.264 at about 4 Mbit/s, made once)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib.sh"
-export CAAS_LAB=caas-perf
-lab="$root/scripts/lab.sh"
-REPLAY=$root/build/caas-replay
+. "$root/perf/lib.sh"
 steps=${INGEST_STEPS:-16 32 64 128 160 192 256}
 secs=${INGEST_SECONDS:-8}
-work=$(mktemp -d)
-sock=$work/caasd.sock
-trap '"$lab" down >/dev/null 2>&1; rm -rf "$work"' EXIT
-. "$root/perf/lib.sh"
-DUT=198.18.0.1
-EXP=198.18.0.3
 
 clip=${INGEST_CLIP:-$root/build/test-media/ingest-h264-720p-4mbit.mp4}
 if [ ! -s "$clip" ]; then

@@ -1,5 +1,16 @@
 # Shell helpers for the perf scenarios that drive caasd with caas-replay in the lab. Source it
-# after setting root, lab (scripts/lab.sh), CAAS_LAB, work, sock, REPLAY, DUT, EXP, secs, clip.
+# after setting root; it sets the lab, a work directory removed at exit, and the addresses.
+# load() also needs secs and clip from the scenario.
+
+. "$root/scripts/lib.sh"
+export CAAS_LAB=caas-perf
+lab="$root/scripts/lab.sh"
+REPLAY=$root/build/caas-replay
+DUT=198.18.0.1
+EXP=198.18.0.3
+work=$(mktemp -d)
+sock=$work/caasd.sock
+trap '"$lab" down >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 cpu_ticks() { # PID: user+system clock ticks so far
 	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0

@@ -5,19 +5,10 @@
 #   LOSS_STREAMS (default 8), LOSS_SECONDS (default 10), LOSS_PROFILE (default cell-edge)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib.sh"
-export CAAS_LAB=caas-perf
-lab="$root/scripts/lab.sh"
-REPLAY=$root/build/caas-replay
+. "$root/perf/lib.sh"
 n=${LOSS_STREAMS:-8}
 secs=${LOSS_SECONDS:-10}
 profile=${LOSS_PROFILE:-cell-edge}
-work=$(mktemp -d)
-sock=$work/caasd.sock
-DUT=198.18.0.1
-EXP=198.18.0.3
-trap '"$lab" down >/dev/null 2>&1; rm -rf "$work"' EXIT
-. "$root/perf/lib.sh"
 clip=$root/build/test-media/loss-h264-720p.mp4
 make_clip h264 "$clip" 10
 
