@@ -18,7 +18,8 @@ PKG_CONFIG ?= pkg-config
 # Libraries, by what needs them.
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
 MGMT_PKGS := jansson
-TEST_PKGS := cmocka $(MGMT_PKGS)
+REC_PKGS := libcrypto jansson
+TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
@@ -57,6 +58,15 @@ $(MGMT_LIB): $(MGMT_OBJS)
 
 $(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(MGMT_LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS))
+
+# --- recorder library: journal and evidence manifest (no DPDK, no threads) ----------------------
+REC_SRCS := $(wildcard record/*.c)
+REC_OBJS := $(REC_SRCS:%.c=$(BUILD)/obj/%.o)
+REC_LIB := $(BUILD)/libcaasrec.a
+$(REC_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(REC_PKGS))
+
+$(REC_LIB): $(REC_OBJS)
+	$(call say,AR,$@)$(AR) rcs $@ $^
 
 # --- caasd: the daemon ---------------------------------------------------------------------------
 DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil $(MGMT_PKGS)
@@ -101,11 +111,13 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 INTEROP_BIN := $(BUILD)/tests/rtp_interop
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
-FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+# Fuzz targets link the pure parsers: protocol, L2/L3 and the journal format.
+FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o) \
+	$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard record/journal.c))
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH)) \
+all: $(RTP_LIB) $(if $(REC_SRCS),$(REC_LIB)) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH)) \
 	$(if $(wildcard perf/replay/send.c),$(if $(wildcard perf/replay/recv.c),$(CAAS_REPLAY)))
 unit: $(UNIT_BINS)
 
@@ -116,7 +128,7 @@ $(BUILD)/obj/%.o: %.c
 $(RTP_LIB): $(RTP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB)) $(if $(REPLAY_LIB_SRCS),$(REPLAY_LIB))
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(if $(REC_SRCS),$(REC_LIB)) $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB)) $(if $(REPLAY_LIB_SRCS),$(REPLAY_LIB))
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lm
 
