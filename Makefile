@@ -141,7 +141,7 @@ $(INTEROP_BIN): $(BUILD)/obj/tests/integration/rtp_interop.o $(RTP_LIB)
 $(BUILD)/obj/tests/integration/rtp_interop.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(MEDIA_PKGS))
 
 # --- fuzzing: clang + libFuzzer, with ASan and UBSan ----------------------------------------------
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Idataplane -MMD -MP \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Idataplane -I. -MMD -MP \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
 $(FUZZ_BUILD)/obj/%.o: %.c
