@@ -18,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 # Libraries, by what needs them.
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
 MGMT_PKGS := jansson
-REC_PKGS := libcrypto jansson
+REC_PKGS := libcrypto jansson liburing
 TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
