@@ -26,13 +26,6 @@
 
 #define REPLY_TIMEOUT_MS 2000
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Hand a message to the dataplane and wait for its answer. The dataplane answers between two
  * bursts, so this takes microseconds; a dataplane that does not answer is a bug we report
  * rather than hide, and the message is then leaked on purpose (it may still be read). */
@@ -40,10 +33,10 @@ static int dp_call(struct control *c, struct dp_msg *msg)
 {
 	if (rte_ring_enqueue(c->dp->ctl_ring, msg) < 0)
 		return -EBUSY;
-	uint64_t deadline = mono_ns() + REPLY_TIMEOUT_MS * 1000000ull;
+	uint64_t deadline = dp_mono_ns() + REPLY_TIMEOUT_MS * 1000000ull;
 	void *reply;
 	while (rte_ring_dequeue(c->dp->reply_ring, &reply) < 0) {
-		if (mono_ns() > deadline)
+		if (dp_mono_ns() > deadline)
 			return -ETIMEDOUT;
 		usleep(50);
 	}
@@ -633,7 +626,7 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	*result = json_pack(
 	    "{s:s, s:f, s:{s:i, s:s, s:s, s:s, s:s, s:b, s:s}, s:{s:i, s:i}, s:f, s:f, s:I, s:I,"
 	    " s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:i, s:i, s:i}",
-	    "version", MG_VERSION, "uptime_s", (double)(mono_ns() - c->start_ns) / 1e9, "port",
+	    "version", MG_VERSION, "uptime_s", (double)(dp_mono_ns() - c->start_ns) / 1e9, "port",
 	    "id", c->dp->port_id, "device", c->cfg->port, "driver", info.driver_name, "mac", mac,
 	    "ip", ip4[0] ? ip4 : ip6, "zero_copy", c->dp->multiseg_tx && c->cfg->zero_copy, "ip6",
 	    ip6, "lcores", "control", c->control_lcore, "dataplane", c->dataplane_lcore, "rx_pps",
@@ -651,7 +644,7 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 
 static void rates(struct control *c)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = dp_mono_ns();
 	double dt = (double)(now - c->rate_ns) / 1e9;
 	if (dt < 1.0)
 		return;
@@ -675,7 +668,7 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->dp = dp;
-	c->start_ns = c->rate_ns = mono_ns();
+	c->start_ns = c->rate_ns = dp_mono_ns();
 	c->devs = rte_zmalloc("ctl_devs", sizeof(*c->devs) * cfg->max_devices, 0);
 	c->max_subs = cfg->max_devices * cfg->max_subs_per_stream;
 	c->subs = rte_zmalloc("ctl_subs", sizeof(*c->subs) * c->max_subs, 0);

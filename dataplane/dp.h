@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -19,6 +20,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "rtp/h26x.h"
+#include "rtp/rtcp.h"
 #include "rtp/rtp_stats.h"
 
 #define DP_NAME_MAX 32
@@ -273,6 +275,18 @@ void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size
 struct rte_mbuf *dp_cache_get(const struct dp_stream *st, uint64_t ext);
 
 #define DP_MS 1000000ull /* one millisecond in ns */
+
+/* CLOCK_MONOTONIC in ns: the dataplane's and the control thread's clock (vDSO, no syscall). */
+static inline uint64_t dp_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A round trip from a report block about one of our SSRCs (LSR/DLSR against the wall clock
+ * now); *rtt_us is left alone when the block carries none. */
+void dp_rtt_update(uint32_t *rtt_us, const struct rtcp_rb *rb);
 
 /* What the dataplane keeps in an accepted RTP mbuf (a dynamic field): its data window is the
  * RTP payload, the header lies just before it, so fan-out can chain the very same mbuf behind

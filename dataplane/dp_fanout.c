@@ -44,7 +44,7 @@ static bool can_chain(const struct dp_ctx *dp, const struct dp_sub *sub, struct 
  * and everything is copied.
  */
 static void sub_emit(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, struct rte_mbuf *o,
-		     bool chained, bool retransmit)
+                     bool chained, bool retransmit)
 {
 	struct dp_stream *st = sub->st;
 	const uint8_t *rtp = dp_rtp_hdr(m);
@@ -55,7 +55,8 @@ static void sub_emit(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 	uint32_t in_ts = rd_be32(rtp + 4);
 	size_t l = sub->tmpl.len;
 
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len : rtp_len)));
+	uint8_t *p =
+	    (uint8_t *)rte_pktmbuf_append(o, (uint16_t)(l + (chained ? hdr_len : rtp_len)));
 	if (unlikely(!p)) {
 		if (chained)
 			rte_mbuf_refcnt_update(m, -1);
@@ -286,12 +287,7 @@ void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size
 				sub->stats.rr_in++;
 				sub->fraction_lost = rb.fraction_lost;
 				sub->cumulative_lost = rb.cumulative_lost;
-				struct timespec now;
-				clock_gettime(CLOCK_REALTIME, &now);
-				int64_t rtt =
-				    rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
-				if (rtt >= 0)
-					sub->rtt_us = (uint32_t)rtt;
+				dp_rtt_update(&sub->rtt_us, &rb);
 			}
 			break;
 		case RTCP_PT_RTPFB:

@@ -13,13 +13,6 @@
 
 #define MSG_BURST 16
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int link_dev(struct dp_ctx *dp, struct dp_dev *dev)
 {
 	if (dp->by_port[dev->port] || (!dev->rtcp_mux && dp->by_port[dev->rtcp_port]))
@@ -90,7 +83,7 @@ unsigned dp_poll_once(struct dp_ctx *dp)
 	struct rte_mbuf *pkts[256];
 	void *msgs[MSG_BURST];
 
-	dp->now_ns = mono_ns();
+	dp->now_ns = dp_mono_ns();
 	unsigned nm = rte_ring_dequeue_burst(dp->ctl_ring, msgs, MSG_BURST, NULL);
 	for (unsigned i = 0; i < nm; i++)
 		dp_apply_msg(dp, msgs[i]);
@@ -117,7 +110,7 @@ unsigned dp_poll_once(struct dp_ctx *dp)
 int dp_main(void *arg)
 {
 	struct dp_ctx *dp = arg;
-	dp->now_ns = mono_ns();
+	dp->now_ns = dp_mono_ns();
 	dp->next_tick_ns = dp->now_ns;
 	while (!*dp->quit) {
 		if (!dp_poll_once(dp)) {

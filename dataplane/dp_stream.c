@@ -86,7 +86,7 @@ static void cache_put(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *
 			st->cache_tail = st->cache_head - size;
 	} else if (ext < st->cache_tail) {
 		if (st->cache_head - ext > size)
-			return; /* older than anything we can keep */
+			return;       /* older than anything we can keep */
 		st->cache_tail = ext; /* overtaken at the start: it belongs at the tail */
 	}
 	struct rte_mbuf **slot = &st->cache[ext & st->cache_mask];
@@ -227,6 +227,15 @@ static void nack_filled(struct dp_stream *st, uint16_t seq)
 			return;
 		}
 	}
+}
+
+void dp_rtt_update(uint32_t *rtt_us, const struct rtcp_rb *rb)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t rtt = rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), rb);
+	if (rtt >= 0)
+		*rtt_us = (uint32_t)rtt;
 }
 
 void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st)
@@ -394,12 +403,7 @@ static void camera_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *
 		for (unsigned i = 0; i < p.count; i++) {
 			struct rtcp_rb rb;
 			if (rtcp_rb_get(&p, i, &rb) == 0 && rb.ssrc == our_ssrc(st)) {
-				struct timespec now;
-				clock_gettime(CLOCK_REALTIME, &now);
-				int64_t rtt =
-				    rtcp_rtt_us(rtcp_ntp_mid32(rtcp_ntp_from_timespec(&now)), &rb);
-				if (rtt >= 0)
-					st->rtt_us = (uint32_t)rtt;
+				dp_rtt_update(&st->rtt_us, &rb);
 			}
 		}
 	}

@@ -292,9 +292,7 @@ int main(int argc, char **argv)
 	char err[256];
 	if (dp_port_setup(&b.dp, &b.cfg, (uint16_t)pid, err, sizeof(err)) < 0)
 		die(err);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock dp_poll_once() keeps */
-	b.dp.now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	b.dp.now_ns = dp_mono_ns(); /* the clock dp_poll_once() keeps */
 	build_template(&b, &o);
 	setup_streams(&b, &o);
 
