@@ -18,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 # Libraries, by what needs them.
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
 MGMT_PKGS := jansson
-REC_PKGS := libcrypto jansson liburing
+REC_PKGS := libcrypto jansson liburing libavformat libavcodec libavutil
 TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -46,7 +46,7 @@ RTP_OBJS := $(RTP_SRCS:%.c=$(BUILD)/obj/%.o)
 RTP_LIB := $(BUILD)/libcaasrtp.a
 
 # --- management plane: control protocol, command registry, caasctl --------------------------------
-MGMT_SRCS := $(filter-out mgmt/caasctl.c,$(wildcard mgmt/*.c))
+MGMT_SRCS := $(filter-out mgmt/caasctl%.c,$(wildcard mgmt/*.c))
 MGMT_OBJS := $(MGMT_SRCS:%.c=$(BUILD)/obj/%.o)
 MGMT_LIB := $(BUILD)/libcaasmgmt.a
 CAASCTL := $(BUILD)/caasctl
@@ -56,10 +56,7 @@ $(BUILD)/obj/mgmt/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(MGMT_PKGS))
 $(MGMT_LIB): $(MGMT_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(MGMT_LIB)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS))
-
-# --- recorder library: journal and evidence manifest (no DPDK, no threads) ----------------------
+# --- recorder library: journal, segments, manifest, io_uring writer (no DPDK, no threads) ------
 REC_SRCS := $(wildcard record/*.c)
 REC_OBJS := $(REC_SRCS:%.c=$(BUILD)/obj/%.o)
 REC_LIB := $(BUILD)/libcaasrec.a
@@ -68,8 +65,12 @@ $(REC_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(REC_PKGS))
 $(REC_LIB): $(REC_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
+# caasctl's record verify/export read recordings themselves, through the recorder library.
+$(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(BUILD)/obj/mgmt/caasctl_record.o $(MGMT_LIB) $(REC_LIB) $(RTP_LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS) $(REC_PKGS))
+
 # --- caasd: the daemon ---------------------------------------------------------------------------
-DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil $(MGMT_PKGS)
+DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil libcrypto liburing $(MGMT_PKGS)
 DP_SRCS := $(filter-out dataplane/caasd.c,$(wildcard dataplane/*.c))
 DP_OBJS := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 DP_LIB := $(BUILD)/libcaasdp.a
@@ -82,12 +83,12 @@ $(DP_OBJS) $(BUILD)/obj/dataplane/caasd.o $(BUILD)/obj/perf/%.o: CFLAGS += $(DPD
 $(DP_LIB): $(DP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(CAASD): $(BUILD)/obj/dataplane/caasd.o $(DP_LIB) $(MGMT_LIB) $(RTP_LIB)
+$(CAASD): $(BUILD)/obj/dataplane/caasd.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(RTP_LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS)
 
 # --- perf: benchmarks ------------------------------------------------------------------------------
 DP_BENCH := $(BUILD)/perf/dp_bench
-$(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(RTP_LIB)
+$(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(RTP_LIB)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS) -lrte_net_ring
 

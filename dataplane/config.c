@@ -12,7 +12,7 @@
 
 #include "mgmt/defaults.h"
 
-enum key_type { K_STR, K_BOOL, K_U32, K_POW2, K_MODE, K_ADDRS, K_GATEWAY };
+enum key_type { K_STR, K_BOOL, K_U32, K_POW2, K_MODE, K_ADDRS, K_GATEWAY, K_SIZE, K_AGE, K_ALG };
 
 struct key {
 	const char *section;
@@ -61,6 +61,19 @@ static const struct key keys[] = {
     U32("limits", "subs_per_stream", max_subs_per_stream, 1, 1024),
     U32("limits", "neigh_entries", neigh_entries, 16, 1u << 20),
     U32("limits", "neigh_queue", neigh_queue, 0, 1024),
+    {"record", "enabled", K_BOOL, OFF(record), 0, 0, 0},
+    STR("record", "dir", rec.dir),
+    U32("record", "segment_seconds", rec.segment_seconds, 1, 3600),
+    U32("record", "fsync_ms", rec.fsync_ms, 10, 60000),
+    STR("record", "key", rec.key),
+    {"record", "alg", K_ALG, OFF(rec.alg), 0, 0, 0},
+    {"record", "retention_size", K_SIZE, OFF(rec.retention_bytes), 0, 0, 0},
+    {"record", "retention_age", K_AGE, OFF(rec.retention_age_s), 0, 0, 0},
+    {"record", "reserve", K_SIZE, OFF(rec.reserve_bytes), 0, 0, 0},
+    U32("record", "buffers", rec.buffers, 16, 16384),
+    U32("record", "buffer_kb", rec.buffer_kb, 4, 4096),
+    U32("record", "streams", rec.max_streams, 1, 2040),
+    {"record", "ring", K_POW2, OFF(record_ring), 0, 1024, 1u << 22},
     STR("mgmt", "socket", socket),
     {"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
     STR("mgmt", "socket_group", socket_group),
@@ -92,6 +105,57 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->neigh_queue = 64;
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", MG_DEFAULT_SOCKET);
 	cfg->socket_mode = 0660;
+	cfg->record = true;
+	cfg->record_ring = 65536;
+	rec_config_defaults(&cfg->rec);
+}
+
+/* "512M", "20G", "1T", "4096": bytes, binary multiples. */
+static int parse_size(const char *value, uint64_t *out)
+{
+	char *end;
+	unsigned shift = 0;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || end == value || value[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* "90d", "12h", "30m", "45s", "3600": seconds. */
+static int parse_age(const char *value, uint64_t *out)
+{
+	char *end;
+	uint64_t mul = 1;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || end == value || value[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 's': end++; break;
+	case 'm': mul = 60; end++; break;
+	case 'h': mul = 3600; end++; break;
+	case 'd': mul = 86400; end++; break;
+	}
+	if (*end || v > UINT64_MAX / mul / 1000000000u)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
 }
 
 int caas_prefix_parse(const char *text, bool allow_bare, struct caas_prefix *out, int *family)
@@ -219,6 +283,21 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(c, "[%s] %s: %s is not a power of two", section, name, value);
 		*(uint32_t *)base = (uint32_t)v;
 		return 1;
+	case K_SIZE:
+		if (parse_size(value, (uint64_t *)base))
+			return fail(c, "[%s] %s: '%s' is not a size (bytes, or with K, M, G, T)",
+			            section, name, value);
+		return 1;
+	case K_AGE:
+		if (parse_age(value, (uint64_t *)base))
+			return fail(c, "[%s] %s: '%s' is not an age (seconds, or with s, m, h, d)",
+			            section, name, value);
+		return 1;
+	case K_ALG:
+		if (rec_alg_parse(value, (enum rec_alg *)base))
+			return fail(c, "[%s] %s: '%s' is not ed25519 or sm2-sm3", section, name,
+			            value);
+		return 1;
 	case K_ADDRS:
 		return set_addrs(c, k, section, value, false);
 	case K_GATEWAY:
@@ -241,6 +320,16 @@ int caas_config_load(struct caas_config *cfg, const char *path, char *err, size_
 	}
 	if (line > 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, line, c.msg[0] ? c.msg : "syntax error");
+		return -EINVAL;
+	}
+	if (cfg->rec.buffer_kb % 4) {
+		snprintf(err, errlen, "%s: [record] buffer_kb %u is not a multiple of 4", path,
+		         cfg->rec.buffer_kb);
+		return -EINVAL;
+	}
+	if (cfg->record && !cfg->rec.dir[0]) {
+		snprintf(err, errlen, "%s: [record] dir is empty (set enabled = false to record nothing)",
+		         path);
 		return -EINVAL;
 	}
 	if (!cfg->port[0]) {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record/recorder.h"
+
 #define CAAS_DEFAULT_CONFIG "/etc/caas/caasd.conf"
 
 struct caas_prefix {
@@ -55,6 +57,11 @@ struct caas_config {
 	uint32_t max_subs_per_stream;
 	uint32_t neigh_entries;
 	uint32_t neigh_queue;
+
+	/* [record] */
+	bool record;            /* record every device (unless added with --record no) */
+	uint32_t record_ring;   /* dataplane -> recorder ring entries, a power of two */
+	struct rec_config rec;
 
 	/* [mgmt] */
 	char socket[108];

@@ -3,6 +3,7 @@
  * between bursts and answered on a reply ring. Statistics are read from the dataplane's
  * counters without locks. */
 #include "control.h"
+#include "dp_record.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -156,6 +157,41 @@ static const char *stream_state(const struct control *c, const struct dp_dev *de
 
 /* --- device commands ------------------------------------------------------------------------ */
 
+/* --- recording ----------------------------------------------------------------------------- */
+
+/* Open dev's recording (once) and start it; the dataplane queues its packets from then on. */
+static int rec_begin(struct control *c, struct dp_dev *dev, char *err, size_t len)
+{
+	int rc;
+
+	if (!dev->rec) {
+		struct dp_rec_handle *h = dp_rec_handle_new(dev);
+		if (!h)
+			return mg_errf(-ENOMEM, err, len, "out of memory");
+		rc = dp_rec_call(c->rec, h, DP_REC_OP_OPEN, err, len);
+		if (rc) {
+			dp_rec_call(c->rec, h, DP_REC_OP_CLOSE, NULL, 0);
+			return rc;
+		}
+		dev->rec = h;
+	}
+	rc = dp_rec_call(c->rec, dev->rec, DP_REC_OP_START, err, len);
+	if (!rc)
+		atomic_store(&dev->rec_on, true);
+	return rc;
+}
+
+/* Stop queueing; the recorder seals the open chunk once it has what was queued before. */
+static int rec_end(struct control *c, struct dp_dev *dev, char *err, size_t len)
+{
+	if (!dev->rec)
+		return 0;
+	atomic_store(&dev->rec_on, false);
+	return dp_rec_call(c->rec, dev->rec, DP_REC_OP_STOP, err, len);
+}
+
+static int remove_dev(struct control *c, struct dp_dev *dev, struct dp_msg *msg);
+
 static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
 {
 	struct control *c = ctx;
@@ -226,6 +262,18 @@ static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
 	}
 	c->devs[c->n_devs++] = dev;
+	if (c->rec && json_is_true(json_object_get(args, "record"))) {
+		rc = rec_begin(c, dev, err, len);
+		if (rc) {
+			struct dp_msg del = {.type = DP_MSG_DEV_DEL, .dev = dev};
+			char why[256];
+			snprintf(why, sizeof(why), "%s", err);
+			remove_dev(c, dev, &del);
+			return mg_errf(rc, err, len,
+			               "recording: %s (add it with --record no to go without)",
+			               why);
+		}
+	}
 	*result = json_pack("{s:s}", "name", dev->name);
 	return 0;
 }
@@ -272,9 +320,26 @@ static int cmd_device_del(void *ctx, const json_t *args, json_t **result, char *
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no device %s", name);
 	struct dp_msg msg = {.type = DP_MSG_DEV_DEL, .dev = dev};
-	int rc = dp_call(c, &msg);
+	int rc = remove_dev(c, dev, &msg);
 	if (rc < 0)
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
+	return 0;
+}
+
+/* Take dev out of the dataplane, then out of the recorder (everything the dataplane queued
+ * for it is in the ring ahead of the close), and free it with its subscriptions. */
+static int remove_dev(struct control *c, struct dp_dev *dev, struct dp_msg *msg)
+{
+	char err[256];
+	int rc;
+
+	atomic_store(&dev->rec_on, false);
+	rc = dp_call(c, msg);
+	if (rc < 0)
+		return rc;
+	if (dev->rec && dp_rec_call(c->rec, dev->rec, DP_REC_OP_CLOSE, err, sizeof(err)))
+		fprintf(stderr, "caasd: record: closing %s: %s\n", dev->name, err);
+	dev->rec = NULL;
 	/* The dataplane let go of the device and its subscribers: ours to free. */
 	for (uint32_t i = c->n_subs; i-- > 0;) {
 		if (c->subs[i]->st == &dev->st) {
@@ -328,8 +393,14 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	        (json_int_t)st->stats.ssrc_changes, "restarts", (json_int_t)snap.cnt.restarts,
 	        "gtpu", st->via_gtpu, "cache_bytes", (json_int_t)st->cache_bytes, "rtt_ms",
 	        (int)(st->rtt_us / 1000)));
-	if (st->have_ssrc)
+	if (st->have_ssrc) {
+		char a[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN + 8];
+		addr_str(&st->cam, a, sizeof(a));
+		snprintf(src, sizeof(src), st->cam.family == NET_AF_IP6 ? "[%s]:%u" : "%s:%u", a,
+		         st->cam_port);
 		json_object_set_new(o, "ssrc", json_integer(st->ssrc));
+		json_object_set_new(o, "source", json_string(src));
+	}
 	if (st->via_gtpu)
 		json_object_set_new(o, "teid", json_integer(st->teid));
 	return o;
@@ -587,6 +658,8 @@ static int cmd_sub_sdp(void *ctx, const json_t *args, json_t **result, char *err
 
 /* --- status --------------------------------------------------------------------------------- */
 
+static json_t *record_status(struct control *c);
+
 static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
 {
 	struct control *c = ctx;
@@ -637,7 +710,115 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	    "nd_in", (json_int_t)s->nd_in, "icmp6_echo", (json_int_t)s->icmp6_echo, "gtpu_echo",
 	    (json_int_t)s->gtpu_echo, "drops", drops, "devices", c->n_devs, "subscribers", subs,
 	    "mbufs_in_use", (int)rte_mempool_in_use_count(c->dp->pool));
+	json_object_set_new(*result, "record", record_status(c));
 	return 0;
+}
+
+/* --- record commands ------------------------------------------------------------------------ */
+
+static json_t *record_json(const struct dp_dev *dev)
+{
+	const struct dp_rec_handle *h = dev->rec;
+	const struct rec_stream_stats *st = h && h->rs ? rec_stream_stats(h->rs) : NULL;
+	const char *state = !h ? "off" : atomic_load(&dev->rec_on) ? "on" : "stopped";
+
+	if (!st)
+		return json_pack("{s:s, s:s}", "name", dev->name, "state", state);
+	return json_pack(
+	    "{s:s, s:s, s:i, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+	    dev->name, "state", state, "chunk", (int)rec_stream_chunk(h->rs), "packets",
+	    (json_int_t)st->packets, "bytes", (json_int_t)st->bytes, "mbytes",
+	    (double)st->bytes / 1e6, "dropped",
+	    (json_int_t)(st->dropped + h->ring_drops + h->closed_drops), "ring_drops",
+	    (json_int_t)h->ring_drops, "sealed", (json_int_t)st->chunks, "sealed_bytes",
+	    (json_int_t)st->sealed_bytes, "errors", (json_int_t)(st->write_errors + st->seal_failures),
+	    "frames", (json_int_t)st->frames, "frames_lost", (json_int_t)st->frames_lost,
+	    "entries", (json_int_t)rec_stream_manifest_seq(h->rs), "ignored",
+	    (json_int_t)st->ignored);
+}
+
+static int no_recorder(char *err, size_t len)
+{
+	return mg_errf(-ENOTSUP, err, len, "recording is disabled ([record] enabled = false)");
+}
+
+static int cmd_record_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "stream"));
+	json_t *a;
+
+	if (!c->rec)
+		return no_recorder(err, len);
+	if (name && !find_dev(c, name))
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
+	a = json_array();
+	for (uint32_t i = 0; i < c->n_devs; i++)
+		if (!name || !strcmp(name, c->devs[i]->name))
+			json_array_append_new(a, record_json(c->devs[i]));
+	*result = a;
+	return 0;
+}
+
+static int cmd_record_start(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "stream"));
+	struct dp_dev *dev = find_dev(c, name);
+
+	if (!c->rec)
+		return no_recorder(err, len);
+	if (!dev)
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
+	if (atomic_load(&dev->rec_on))
+		return mg_errf(-EALREADY, err, len, "%s is being recorded already", name);
+	int rc = rec_begin(c, dev, err, len);
+	if (!rc)
+		*result = record_json(dev);
+	return rc;
+}
+
+static int cmd_record_stop(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct control *c = ctx;
+	const char *name = json_string_value(json_object_get(args, "stream"));
+	struct dp_dev *dev = find_dev(c, name);
+
+	if (!c->rec)
+		return no_recorder(err, len);
+	if (!dev)
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
+	if (!atomic_load(&dev->rec_on))
+		return mg_errf(-EALREADY, err, len, "%s is not being recorded", name);
+	int rc = rec_end(c, dev, err, len);
+	if (!rc)
+		*result = record_json(dev);
+	return rc;
+}
+
+/* The recorder's part of status. */
+static json_t *record_status(struct control *c)
+{
+	const struct rec_stats *r;
+
+	if (!c->rec)
+		return json_pack("{s:b}", "enabled", false);
+	r = dp_recorder_stats(c->rec);
+	return json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	                 " s:I, s:I, s:f, s:{s:b, s:b}, s:s}",
+	                 "enabled", true, "dir", dp_recorder_dir(c->rec), "key_id",
+	                 dp_recorder_key_id(c->rec), "bytes_written",
+	                 (json_int_t)r->bytes_written, "syncs", (json_int_t)r->syncs,
+	                 "io_errors", (json_int_t)r->io_errors, "bufs_exhausted",
+	                 (json_int_t)r->bufs_exhausted, "ring_drops",
+	                 (json_int_t)c->dp->stats.drop_rec_full, "queued",
+	                 (json_int_t)c->dp->stats.rec_queued, "seals", (json_int_t)r->seals,
+	                 "retired_files", (json_int_t)r->retired_files, "retired_bytes",
+	                 (json_int_t)r->retired_bytes, "recovered_files",
+	                 (json_int_t)r->recovered_files, "disk_free", (json_int_t)r->disk_free,
+	                 "stored_bytes", (json_int_t)r->stored_bytes, "seal_ms_max",
+	                 (double)r->seal_ns_max / 1e6, "alarms", "disk", r->alarm_disk, "io",
+	                 r->alarm_io || c->dp->stats.drop_rec_full, "last_error", r->last_error);
 }
 
 /* --- the thread ----------------------------------------------------------------------------- */
@@ -689,6 +870,14 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	int rc = mg_ctl_open(&c->ctl, cfg->socket, (mode_t)cfg->socket_mode, gid, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (cfg->record) {
+		char why[256];
+		rc = dp_recorder_start(&c->rec, cfg, dp, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "[record] %s", why);
+			return rc;
+		}
+	}
 	static const struct {
 		const char *name;
 		mg_handler fn;
@@ -698,7 +887,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	    {"stream list", cmd_stream_list}, {"stream show", cmd_stream_show},
 	    {"sub add", cmd_sub_add},         {"sub list", cmd_sub_list},
 	    {"sub del", cmd_sub_del},         {"sub sdp", cmd_sub_sdp},
-	    {"sub resume", cmd_sub_resume},
+	    {"sub resume", cmd_sub_resume},   {"record list", cmd_record_list},
+	    {"record start", cmd_record_start}, {"record stop", cmd_record_stop},
 	};
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
 		rc = mg_ctl_bind(c->ctl, handlers[i].name, handlers[i].fn, c);
@@ -725,7 +915,14 @@ void control_run(struct control *c, volatile bool *quit)
 
 void control_close(struct control *c)
 {
-	/* The dataplane has stopped: everything is ours to release. */
+	/* The dataplane has stopped: everything is ours to release. The recorder records what
+	 * is still queued and seals every open chunk before it stops. */
+	dp_recorder_stop(c->rec);
+	c->rec = NULL;
+	for (uint32_t i = 0; i < c->n_devs; i++) {
+		free(c->devs[i]->rec);
+		c->devs[i]->rec = NULL;
+	}
 	for (uint32_t i = 0; i < c->n_subs; i++)
 		rte_free(c->subs[i]);
 	for (uint32_t i = 0; i < c->n_devs; i++) {

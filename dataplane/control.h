@@ -13,6 +13,7 @@ struct control {
 	const struct caas_config *cfg;
 	struct dp_ctx *dp;
 	struct mg_ctl *ctl;
+	struct dp_recorder *rec; /* NULL when [record] enabled = false */
 	struct dp_dev **devs;
 	uint32_t n_devs;
 	struct dp_sub **subs;

@@ -152,6 +152,11 @@ struct dp_dev {
 	bool ssrc_set;
 	uint32_t ssrc;
 	bool rtcp_mux;
+	/* recording: the handle is the control thread's, the flag says whether the dataplane
+	 * queues this device's packets to the recorder */
+	struct dp_rec_handle *rec;
+	atomic_bool rec_on;
+	uint64_t rec_dropped; /* dataplane's: packets the full recorder ring refused */
 	/* written by the control thread only */
 	double ctl_kbps;
 	uint64_t ctl_last_bytes;
@@ -168,7 +173,25 @@ struct dp_port_stats {
 	uint64_t drop_tx_full, drop_no_mbuf, drop_neigh_queue, drop_unresolved;
 	uint64_t arp_in, arp_replies, icmp_echo, nd_in, nd_adverts, icmp6_echo, gtpu_echo;
 	uint64_t ctl_msgs;
+	uint64_t rec_queued, drop_rec_full; /* packets handed to the recorder, or refused by it */
 };
+
+/* One entry of the dataplane -> recorder ring: a packet (the mbuf holds a reference for the
+ * recorder, which frees it) or, with m NULL, a control operation. 32 bytes. */
+struct dp_rec_item {
+	struct rte_mbuf *m;
+	struct dp_rec_handle *h;
+	union {
+		uint64_t t_ns;             /* a packet: arrival, CLOCK_MONOTONIC */
+		struct dp_rec_call *call; /* an operation: where the recorder answers */
+	};
+	uint32_t off;    /* where the packet starts, from m->buf_addr */
+	uint16_t len;
+	uint8_t type;    /* REC_JNL_T_RTP, REC_JNL_T_RTCP; or a DP_REC_OP_* with m NULL */
+	uint8_t flags;   /* REC_JNL_F_* */
+};
+
+#define DP_REC_BATCH 64
 
 enum dp_msg_type {
 	DP_MSG_DEV_ADD,
@@ -212,6 +235,9 @@ struct dp_ctx {
 	uint16_t ip_id;
 	uint32_t rand;
 	struct dp_port_stats stats;
+	struct rte_ring *rec_ring; /* to the recorder thread; NULL when recording is off */
+	uint16_t n_rec;
+	struct dp_rec_item rec_batch[DP_REC_BATCH];
 	volatile bool *quit;
 } __rte_cache_aligned;
 
@@ -248,6 +274,14 @@ void dp_l2_tick(struct dp_ctx *dp);
 
 /* dp_rx.c */
 void dp_input(struct dp_ctx *dp, struct rte_mbuf *m);
+
+/* dp_record.c: the dataplane's side of recording */
+/* Queue a reference to m's bytes [off, off+len) for the device's recorder; a full ring is a
+ * counted drop. Does not consume m. */
+void dp_rec_queue(struct dp_ctx *dp, struct dp_dev *dev, struct rte_mbuf *m, uint32_t off,
+                  uint32_t len, uint8_t type, uint8_t flags);
+/* Hand the batch to the ring; at the end of every poll. */
+void dp_rec_flush(struct dp_ctx *dp);
 
 /* dp_stream.c */
 void dp_stream_init(struct dp_ctx *dp, struct dp_dev *dev);

@@ -98,6 +98,7 @@ unsigned dp_poll_once(struct dp_ctx *dp)
 		}
 	}
 	rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
+	dp_rec_flush(dp);
 
 	if (dp->now_ns >= dp->next_tick_ns) {
 		dp->next_tick_ns = dp->now_ns + DP_MS;

@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "record/journal.h"
 #include "rtp/gtpu.h"
 #include "rtp/rtp.h"
 
@@ -65,6 +66,10 @@ static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr
 	bool rtcp = dev->rtcp_mux ? rtp_is_rtcp(payload, len) : dport == dev->rtcp_port;
 	if (rtcp) {
 		/* From the camera or from one of the stream's experts: the stream knows which. */
+		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed) &&
+		    dev->st.have_ssrc && net_addr_eq(&dev->st.cam, src))
+			dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTCP,
+			             teid ? REC_JNL_F_GTPU : 0);
 		dp_stream_rtcp(dp, &dev->st, payload, len, src, sport);
 		goto drop;
 	}

@@ -8,6 +8,7 @@
 #include <rte_prefetch.h>
 
 #include "dp.h"
+#include "record/journal.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 
@@ -339,6 +340,9 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 		goto out;
 	}
 
+	if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
+		dp_rec_queue(dp, dev, m, 0, m->data_len, REC_JNL_T_RTP,
+		             st->via_gtpu ? REC_JNL_F_GTPU : 0);
 	st->stats.packets++;
 	st->stats.bytes += m->pkt_len;
 	st->pkt_count_1s++;

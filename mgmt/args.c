@@ -402,7 +402,8 @@ static int from_argv(const struct mg_cmd *cmd, int argc, char *const argv[], jso
 		}
 		/* "-5" is a value; any other word starting with '-' is meant as an option. */
 		if (!options_done && w[0] == '-' && !isdigit((unsigned char)w[1])) {
-			const char *opt = w[0] == '-' && w[1] == '-' ? w + 2 : NULL;
+			/* --name, or -x for a one-letter name */
+			const char *opt = w[1] == '-' ? w + 2 : (w[1] && !w[2] ? w + 1 : NULL);
 			const char *eq = opt ? strchr(opt, '=') : NULL;
 			const struct mg_arg *a =
 			    opt ? find_option(cmd, opt, eq ? (size_t)(eq - opt) : strlen(opt))

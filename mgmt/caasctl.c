@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "mgmt/caasctl_record.h"
 #include "mgmt/client.h"
 #include "mgmt/cmds.h"
 #include "mgmt/defaults.h"
@@ -231,6 +232,20 @@ static int run(const char *path, const struct mg_cmd *cmd, json_t *args, const s
 	return status;
 }
 
+/* A command caasctl carries out itself: defaults filled in as caasd would, then run here. */
+static int client_cmd(const struct mg_cmd *cmd, json_t *args, const char *path,
+                      const struct opts *o, char *err, size_t errlen)
+{
+	json_t *checked;
+	int status;
+
+	if (mg_args_check(cmd, args, &checked, err, errlen))
+		return complain(EXIT_USAGE, "%s", err);
+	status = caasctl_record(cmd->name, checked, path, o->timeout_ms, o->json);
+	json_decref(checked);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.timeout_ms = MG_DEFAULT_TIMEOUT_MS};
@@ -275,6 +290,8 @@ int main(int argc, char **argv)
 		status = do_help(args, &o);
 	else if (!strcmp(cmd->name, "version"))
 		status = do_version(path, &o);
+	else if (cmd->flags & MG_CMD_CLIENT)
+		status = client_cmd(cmd, args, path, &o, err, sizeof(err));
 	else
 		status = run(path, cmd, args, &o);
 	json_decref(args);

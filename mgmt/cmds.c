@@ -80,6 +80,10 @@ static const struct mg_cmd cmds[] = {
                  .type = MG_TYPE_BOOL,
                  .def = "no",
                  .help = "RTCP on the RTP port (RFC 5761) rather than the next one"},
+                {.name = "record",
+                 .type = MG_TYPE_BOOL,
+                 .def = "yes",
+                 .help = "record the stream as evidence (when caasd records at all)"},
                 {0},
             },
     },
@@ -206,6 +210,108 @@ static const struct mg_cmd cmds[] = {
         .args = sub_id_args,
     },
     {
+        .name = "record list",
+        .help = "list recordings: state, chunk, packets journaled, drops, sealed files",
+        .args =
+            ARGS{
+                {.name = "stream", .type = MG_TYPE_NAME, .flags = POS, .help = "only this one"},
+                {0},
+            },
+        .cols =
+            COLS{
+                {.key = "name", .header = "STREAM"},
+                {.key = "state", .header = "STATE"},
+                {.key = "chunk", .header = "CHUNK"},
+                {.key = "packets", .header = "PACKETS"},
+                {.key = "mbytes", .header = "WRITTEN", .unit = " MB"},
+                {.key = "dropped", .header = "DROPPED"},
+                {.key = "sealed", .header = "SEALED"},
+                {.key = "errors", .header = "ERRORS"},
+                {.key = "entries", .header = "ENTRIES"},
+                {0},
+            },
+    },
+    {
+        .name = "record start",
+        .help = "start recording a stream (a new chunk begins at once)",
+        .args =
+            ARGS{
+                {.name = "stream", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "stream"},
+                {0},
+            },
+    },
+    {
+        .name = "record stop",
+        .help = "stop recording a stream: its open chunk is sealed into the manifest",
+        .args =
+            ARGS{
+                {.name = "stream", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "stream"},
+                {0},
+            },
+    },
+    {
+        .name = "record verify",
+        .help = "check a recording's manifest: chain, signatures and every file's SHA-256 "
+                "(runs in caasctl)",
+        .args =
+            ARGS{
+                {.name = "path",
+                 .type = MG_TYPE_STRING,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = 4095,
+                 .meta = "PATH",
+                 .help = "manifest.jsonl, or the stream directory holding it"},
+                {.name = "key",
+                 .type = MG_TYPE_STRING,
+                 .min = 1,
+                 .max = 4095,
+                 .meta = "PUB.pem",
+                 .help = "the site's public key; without it the manifest's own key line is "
+                         "used and its key id printed to compare"},
+                {0},
+            },
+        .flags = MG_CMD_CLIENT,
+    },
+    {
+        .name = "record export",
+        .help = "export a stream's recording between two times: pcap from the journal, or MP4 "
+                "remuxed from the segments (runs in caasctl)",
+        .args =
+            ARGS{
+                {.name = "stream", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "stream"},
+                {.name = "from",
+                 .type = MG_TYPE_STRING,
+                 .min = 1,
+                 .max = 64,
+                 .meta = "TIME",
+                 .def = "@0",
+                 .help = "start: 2026-11-27T10:00:00Z, @UNIXSECONDS, now-5m"},
+                {.name = "to",
+                 .type = MG_TYPE_STRING,
+                 .min = 1,
+                 .max = 64,
+                 .meta = "TIME",
+                 .def = "now",
+                 .help = "end, the same forms"},
+                {.name = "o",
+                 .type = MG_TYPE_STRING,
+                 .flags = REQ,
+                 .min = 1,
+                 .max = 4095,
+                 .meta = "FILE",
+                 .help = "output file; .pcap or .mp4 chooses the format"},
+                {.name = "dir",
+                 .type = MG_TYPE_STRING,
+                 .min = 1,
+                 .max = 4095,
+                 .meta = "DIR",
+                 .help = "the record directory; asked of caasd when absent"},
+                {0},
+            },
+        .flags = MG_CMD_CLIENT,
+    },
+    {
         .name = "help",
         .help = "list commands, or describe one",
         .args =
@@ -300,6 +406,10 @@ void mg_arg_label(const struct mg_arg *a, char *buf, size_t len)
 {
 	if (a->flags & MG_ARG_POSITIONAL) {
 		mg_arg_meta(a, buf, len);
+		return;
+	}
+	if (a->name[0] && !a->name[1]) { /* one letter: -o */
+		snprintf(buf, len, "-%s", a->name);
 		return;
 	}
 	size_t i = 0;

@@ -53,7 +53,8 @@ struct mg_col {
 };
 
 /* struct mg_cmd.flags */
-#define MG_CMD_LOCAL 0x1u /* answered by this library on both sides (help, version) */
+#define MG_CMD_LOCAL  0x1u /* answered by this library on both sides (help, version) */
+#define MG_CMD_CLIENT 0x2u /* carried out by caasctl itself (reads files); caasd refuses it */
 
 struct mg_cmd {
 	const char *name;          /* words separated by single spaces: "device add" */

@@ -207,7 +207,7 @@ size_t mg_ctl_unbound(const struct mg_ctl *ctl, char *names, size_t len)
 	if (len)
 		names[0] = '\0';
 	for (size_t i = 0; i < mg_cmd_count(); i++) {
-		if (mg_cmd_at(i)->flags & MG_CMD_LOCAL || ctl->bindings[i].fn)
+		if (mg_cmd_at(i)->flags & (MG_CMD_LOCAL | MG_CMD_CLIENT) || ctl->bindings[i].fn)
 			continue;
 		if (off < len)
 			off += (size_t)snprintf(names + off, len - off, "%s%s", n ? ", " : "",

@@ -70,6 +70,8 @@ static json_t *run(const struct mg_binding *bindings, const struct mg_cmd *cmd, 
 
 	if (cmd->flags & MG_CMD_LOCAL) {
 		rc = answer_local(cmd, args, &result, err, sizeof(err));
+	} else if (cmd->flags & MG_CMD_CLIENT) {
+		return error_reply(id, "%s: runs in caasctl, not in caasd", cmd->name);
 	} else {
 		const struct mg_binding *b = &bindings[cmd - mg_cmd_at(0)];
 		if (!b->fn)

@@ -481,6 +481,7 @@ static const char *const KIND_NAMES[] = {
     [REC_KIND_SEGMENT] = "segment",
     [REC_KIND_JOURNAL] = "journal",
     [REC_KIND_RECOVERED] = "recovered",
+    [REC_KIND_RETIRED] = "retired",
 };
 
 static const char *const KEY_FIELDS[] = {"seq",    "kind", "prev",   "hash",   "sig",
@@ -577,6 +578,7 @@ struct walk {
 	bool every_sig;
 	bool same_key_required;     /* open: a manifest by another key is not ours to extend */
 	const char *base_dir;       /* NULL: do not look at the files */
+	json_t *retired;            /* verify: files a "retired" line names, as object keys */
 	struct rec_key *line_key;   /* from line 0 */
 	const struct rec_key *vkey; /* what signatures are checked with */
 	uint64_t seq;               /* expected next */
@@ -620,9 +622,12 @@ static int check_file(struct walk *w, uint64_t seq, json_t *o)
 	uint_field(o, "size", &want_size);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", w->base_dir, file) >= sizeof(path))
 		return bad(w, -ENAMETOOLONG, REC_VERIFY_FILE_MISSING, seq, file, "path too long");
-	if (stat(path, &st))
+	if (stat(path, &st)) {
+		if (errno == ENOENT && w->retired && json_object_get(w->retired, file))
+			return 0; /* deleted by retention, as a later signed line says */
 		return bad(w, -errno, REC_VERIFY_FILE_MISSING, seq, file, "file missing (%s)",
 		           strerror(errno));
+	}
 	if ((uint64_t)st.st_size != want_size)
 		return bad(w, -EBADMSG, REC_VERIFY_FILE_SIZE, seq, file,
 		           "size mismatch (manifest %" PRIu64 " bytes, file %" PRIu64 ")",
@@ -748,7 +753,7 @@ static int check_line(struct walk *w, const char *s, size_t n)
 		for (size_t i = 0; i < sizeof(KIND_NAMES) / sizeof(KIND_NAMES[0]); i++)
 			known |= !strcmp(str_field(o, "kind"), KIND_NAMES[i]);
 		if (!known)
-			problem = "kind is not key, segment, journal or recovered";
+			problem = "kind is not key, segment, journal, recovered or retired";
 	}
 	if (problem) {
 		rc = bad(w, -EBADMSG, REC_VERIFY_SYNTAX, seq,
@@ -817,6 +822,28 @@ static int walk_lines(struct walk *w, const char *buf, size_t len)
 		w->good_bytes = off;
 	}
 	return 0;
+}
+
+/* The files that "retired" lines name. A cheap first pass; the walk checks those lines fully. */
+static json_t *retired_files(const char *buf, size_t len)
+{
+	json_t *set = json_object();
+	size_t off = 0;
+
+	while (set && off < len) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (buf + off)) : len - off;
+		static const char needle[] = "\"kind\":\"retired\"";
+		if (memmem(buf + off, n, needle, sizeof(needle) - 1)) {
+			json_t *o = json_loadb(buf + off, n, 0, NULL);
+			const char *file = json_is_object(o) ? str_field(o, "file") : NULL;
+			if (file)
+				json_object_set_new(set, file, json_true());
+			json_decref(o);
+		}
+		off += n + 1;
+	}
+	return set;
 }
 
 static int read_all(int fd, char **bufp, size_t *lenp)
@@ -1200,7 +1227,9 @@ int rec_manifest_verify(const char *path, const char *base_dir, const struct rec
 	w.out = out;
 	w.msg = msg;
 	w.msglen = msglen;
+	w.retired = retired_files(buf, len);
 	rc = walk_lines(&w, buf, len);
+	json_decref(w.retired);
 	memcpy(out->head, w.head, sizeof(out->head));
 	if (w.vkey) {
 		memcpy(out->key_id, w.vkey->id, sizeof(out->key_id));

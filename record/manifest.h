@@ -17,7 +17,7 @@
  *
  * Every line has:
  *   seq   integer, 0 for the first line, then each line one more than the line before
- *   kind  "key" (line 0 only, and only there), "segment", "journal" or "recovered"
+ *   kind  "key" (line 0 only, and only there), "segment", "journal", "recovered" or "retired"
  *   prev  hash of the previous line; 64 "0" for line 0
  *   hash  lowercase hex SHA-256 of the canonical form of the line without "hash" and "sig"
  *   sig   lowercase hex signature, by the manifest's key, of the ASCII message
@@ -31,7 +31,7 @@
  *   pubkey  hex of the DER SubjectPublicKeyInfo of the signing key
  *   key_id  hex SHA-256 of those DER bytes (the key's fingerprint)
  *
- * File lines (segment, journal, recovered) also have:
+ * File lines (segment, journal, recovered, retired) also have:
  *   file           path relative to the manifest's directory; not absolute, no ".." component
  *   size           bytes
  *   sha256         lowercase hex SHA-256 of the file's contents
@@ -41,6 +41,11 @@
  *   end_rtp        likewise of the last; may be below start_rtp when a 32-bit timestamp wrapped
  *   note           optional text, e.g. what recovery cut ("torn tail of 1316 bytes cut")
  * Any other key makes the line invalid: a verifier must not vouch for fields it does not know.
+ *
+ * A "retired" line records that retention deleted a file listed earlier: it repeats that file's
+ * name, size, sha256 and times, and note says why ("retention: age", "retention: disk full").
+ * A verifier does not look for a retired file (nor for the earlier lines that name it) when it is
+ * absent; when it is still present (a crash between the line and the unlink) it is checked.
  *
  * Every line is signed, so each durable prefix of the manifest (what survives a crash) ends in
  * a signed head. The chain and file digests are SHA-256 whatever the alg; "sm2-sm3" changes only
@@ -100,6 +105,7 @@ enum rec_kind {
 	REC_KIND_SEGMENT,
 	REC_KIND_JOURNAL,
 	REC_KIND_RECOVERED,
+	REC_KIND_RETIRED,
 };
 
 /* What the caller supplies for one file line; seq, prev, hash and sig are the manifest's job. */

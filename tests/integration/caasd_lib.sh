@@ -236,7 +236,8 @@ lab() { CAAS_LAB=$LAB "$root/scripts/lab.sh" "$@"; }
 # caasd_config [SED-EXPR...]: write this test's configuration: conf/caasd.conf with its own
 # control socket and 32768 mbufs, then each sed expression applied.
 caasd_config() {
-	local e args=(-e "s|^socket *=.*|socket = $SOCK|" -e "s|^mbufs *=.*|mbufs = 32768|")
+	local e args=(-e "s|^socket *=.*|socket = $SOCK|" -e "s|^mbufs *=.*|mbufs = 32768|"
+		-e "s|^dir *=.*|dir = $work/rec|" -e "s|^reserve *=.*|reserve = 16M|")
 	for e in "$@"; do args+=(-e "$e"); done
 	sed "${args[@]}" "$root/conf/caasd.conf" >"$work/caasd.conf"
 	grep -q "^socket = $SOCK\$" "$work/caasd.conf" && grep -q '^mbufs = 32768$' "$work/caasd.conf"

@@ -303,6 +303,15 @@ static void test_verify_ok(void **state)
 	rec_key_free(key);
 }
 
+static void data_flip(const char *path)
+{
+	size_t len;
+	char *data = slurp(path, &len);
+	data[len / 2] ^= 0x01;
+	spit(path, data, len);
+	free(data);
+}
+
 static void test_flip_byte_in_segment(void **state)
 {
 	struct fx *fx = *state;
@@ -335,6 +344,41 @@ static void test_segment_missing_or_resized(void **state)
 	assert_int_equal(unlink(path), 0);
 	expect_bad(fx, key, -ENOENT, REC_VERIFY_FILE_MISSING, 1,
 	           "entry 1 (cam1-000001.ts): file missing (No such file or directory)");
+	rec_key_free(key);
+}
+
+/* Retention deletes a segment and says so in a signed "retired" line: verify accepts the
+ * absence, but still checks the file if it is there, and a file deleted without such a line
+ * is still missing. */
+static void test_retired_segment(void **state)
+{
+	struct fx *fx = *state;
+	struct rec_key *key = make_three(fx, REC_ALG_ED25519);
+	struct rec_manifest *m = NULL;
+	struct rec_entry e = {.kind = REC_KIND_RETIRED, .file = "cam1-000001.ts"};
+	char path[256], err[256];
+	uint64_t size;
+
+	snprintf(path, sizeof(path), "%s/cam1-000001.ts", fx->dir);
+	assert_int_equal(rec_file_sha256(path, e.sha256, &size, err, sizeof(err)), 0);
+	e.size = size;
+	e.start_wall_ns = 1700000006000000000LL;
+	e.end_wall_ns = e.start_wall_ns + 5960000000LL;
+	e.note = "retention: age";
+	assert_int_equal(rec_manifest_open(fx->manifest, key, 0, &m, err, sizeof(err)), 0);
+	assert_int_equal(rec_manifest_append(m, &e, err, sizeof(err)), 0);
+	rec_manifest_close(m);
+
+	expect_ok(fx, key, 5); /* retired but still present: checked and fine */
+	data_flip(path);
+	expect_bad(fx, key, -EBADMSG, REC_VERIFY_FILE_SHA256, 1,
+	           "entry 1 (cam1-000001.ts): sha256 mismatch");
+	assert_int_equal(unlink(path), 0);
+	expect_ok(fx, key, 5);
+	snprintf(path, sizeof(path), "%s/cam1-000002.ts", fx->dir);
+	assert_int_equal(unlink(path), 0);
+	expect_bad(fx, key, -ENOENT, REC_VERIFY_FILE_MISSING, 2,
+	           "entry 2 (cam1-000002.ts): file missing (No such file or directory)");
 	rec_key_free(key);
 }
 
@@ -680,6 +724,7 @@ int main(void)
 	    T(test_verify_ok),
 	    T(test_flip_byte_in_segment),
 	    T(test_segment_missing_or_resized),
+	    T(test_retired_segment),
 	    T(test_delete_middle_entry),
 	    T(test_edit_size_breaks_hash),
 	    T(test_forged_hash_breaks_signature),
