@@ -805,7 +805,7 @@ static json_t *record_status(struct control *c)
 		return json_pack("{s:b}", "enabled", false);
 	r = dp_recorder_stats(c->rec);
 	return json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:I, s:f, s:{s:b, s:b}, s:s}",
+	                 " s:I, s:f, s:{s:b, s:b}, s:s}",
 	                 "enabled", true, "dir", dp_recorder_dir(c->rec), "key_id",
 	                 dp_recorder_key_id(c->rec), "bytes_written",
 	                 (json_int_t)r->bytes_written, "syncs", (json_int_t)r->syncs,

@@ -251,8 +251,7 @@ static const struct mg_cmd cmds[] = {
     },
     {
         .name = "record verify",
-        .help = "check a recording's manifest: chain, signatures and every file's SHA-256 "
-                "(runs in caasctl)",
+        .help = "check a recording: hash chain, signatures, every file's SHA-256 (local)",
         .args =
             ARGS{
                 {.name = "path",
@@ -275,8 +274,7 @@ static const struct mg_cmd cmds[] = {
     },
     {
         .name = "record export",
-        .help = "export a stream's recording between two times: pcap from the journal, or MP4 "
-                "remuxed from the segments (runs in caasctl)",
+        .help = "export a time range: pcap from the journal, MP4 from the segments (local)",
         .args =
             ARGS{
                 {.name = "stream", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "stream"},

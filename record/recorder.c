@@ -791,6 +791,105 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+/* The files a stream's manifest names. */
+static json_t *listed_files(int dir_fd)
+{
+	int fd = openat(dir_fd, MANIFEST, O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	json_t *set = json_object();
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return set;
+	}
+	while (set && getline(&line, &cap, f) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+		const char *file = json_string_value(json_object_get(o, "file"));
+		if (file)
+			json_object_set_new(set, file, json_true());
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return set;
+}
+
+static bool read_file(int dir_fd, const char *name, uint8_t **buf, size_t *len)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = -1;
+
+	*buf = NULL;
+	if (fd >= 0 && !fstat(fd, &st) && (*buf = malloc((size_t)st.st_size + 1)))
+		n = pread(fd, *buf, (size_t)st.st_size, 0);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || (*buf && (size_t)n != (size_t)st.st_size)) {
+		free(*buf);
+		*buf = NULL;
+		return false;
+	}
+	*len = (size_t)n;
+	return true;
+}
+
+/* A chunk sealed (renamed) just before a crash whose manifest line never reached the disk:
+ * recovery of .part files cannot see it, so compare the directory with the manifest. */
+static void recover_unlisted(struct rec_stream *s)
+{
+	json_t *listed = listed_files(s->dir_fd);
+	size_t nlen = strlen(s->d.name);
+	int fd = dup(s->dir_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d || !listed) {
+		if (d)
+			closedir(d);
+		else if (fd >= 0)
+			close(fd);
+		json_decref(listed);
+		return;
+	}
+	/* journals first: a segment takes its times from its chunk's journal */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			const char *name = de->d_name, *ext = strrchr(name, '.');
+			struct rec_recovered r = {0};
+			char jname[300], hex[REC_HASH_HEX_LEN + 1], err[256], path[PATH_MAX + 300];
+			uint8_t *buf;
+			size_t len;
+
+			if (strncmp(name, s->d.name, nlen) || name[nlen] != '-' || !ext ||
+			    strcmp(ext, pass ? ".ts" : ".jnl") || json_object_get(listed, name) ||
+			    strlen(name) >= sizeof(r.file))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%s", s->rr->c.dir, s->d.name, name);
+			if (rec_file_sha256(path, hex, &r.size, err, sizeof(err)) || !r.size)
+				continue;
+			snprintf(r.file, sizeof(r.file), "%s", name);
+			memcpy(r.sha256, hex, sizeof(r.sha256));
+			r.journal = !pass;
+			snprintf(jname, sizeof(jname), "%.*s.jnl", (int)(ext - name), name);
+			if (read_file(s->dir_fd, jname, &buf, &len)) {
+				rec_journal_times(buf, len, &r.start_wall_ns, &r.end_wall_ns,
+				                  &r.start_rtp, &r.end_rtp);
+				free(buf);
+			}
+			snprintf(r.note, sizeof(r.note),
+			         "sealed whole; its manifest line was lost in a crash");
+			recovered_cb(s, &r);
+		}
+	}
+	closedir(d);
+	json_decref(listed);
+}
+
 /* Open a stream's directory and manifest and recover what a previous run left there. */
 static int stream_attach(struct rec_recorder *rr, struct rec_stream *s, char *err, size_t errlen)
 {
@@ -811,6 +910,7 @@ static int stream_attach(struct rec_recorder *rr, struct rec_stream *s, char *er
 	rc = rec_recover_dir(s->dir_fd, recovered_cb, s, rerr, sizeof(rerr));
 	if (rc < 0)
 		say(rr, LOG_ERR, true, "%s: recovery: %s", s->d.name, rerr);
+	recover_unlisted(s);
 	s->chunk = last_chunk(s->dir_fd, s->d.name);
 	return 0;
 }

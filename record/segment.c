@@ -28,7 +28,7 @@
  * which holds for any reorder depth up to REORDER frames; PTS start LEAD frames after 0 so
  * the first DTS and B-frames shown before the first keyframe stay above 0. */
 #define REORDER       4
-#define LEAD          (REORDER + 4)
+#define LEAD          (2 * REORDER + 4)
 #define RECENT        16
 
 struct rec_seg {
@@ -272,15 +272,18 @@ static int opus_samples(const uint8_t *p, size_t len)
 
 /* The DTS of an access unit in decode order with presentation time pts: the smallest of the
  * last REORDER + 1 PTS (libavformat's rule for streams muxed without DTS), the buffer seeded
- * with frames before the first. A peek first: the buffer changes only when the unit is taken. */
+ * with REORDER values a frame apart from 0, so the first DTS are 0, 1, 2, 3 frames. A peek: the
+ * buffer changes only when the unit is taken. */
 static int64_t make_dts(struct rec_seg *s, int64_t pts)
 {
 	int64_t b[REORDER + 1];
 
 	memcpy(b, s->ptsbuf, sizeof(b));
 	b[0] = pts;
+	/* Seeds a frame apart below every PTS accepted (those are at least REORDER frames into
+	 * the lead), so that frames shown before the first keyframe cannot meet one. */
 	for (int i = 1; i <= REORDER && b[i] == AV_NOPTS_VALUE; i++)
-		b[i] = pts + (i - REORDER - 1) * s->frame_dur;
+		b[i] = (i - 1) * s->frame_dur;
 	for (int i = 0; i < REORDER && b[i] > b[i + 1]; i++) {
 		int64_t t = b[i];
 		b[i] = b[i + 1];
@@ -323,7 +326,7 @@ int rec_seg_write(struct rec_seg *s, const uint8_t *data, size_t len, int64_t pt
 		ts += s->lead;
 		/* Before the segment's start by more than the lead, or a timestamp just given
 		 * (its DTS would repeat): refused, the segment goes on. */
-		if (ts < 0 || ts == AV_NOPTS_VALUE)
+		if (ts < REORDER * s->frame_dur || ts == AV_NOPTS_VALUE)
 			return -EINVAL;
 		for (int i = 0; i < RECENT; i++)
 			if (s->recent[i] == ts)

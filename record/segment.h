@@ -18,15 +18,15 @@
  * leaves of a .part. A first access unit that is not a keyframe is accepted, but frames up to
  * the first keyframe will not decode.
  *
- * Timestamps. Video PTS start at a lead of 8 frames (of 30 fps): pts_out = (pts - first pts),
- * rescaled from clock_rate to the 90 kHz MPEG-TS clock, + 24000; Opus PTS start at 0. The
+ * Timestamps. Video PTS start at a lead of 12 frames (of 30 fps): pts_out = (pts - first pts),
+ * rescaled from clock_rate to the 90 kHz MPEG-TS clock, + 36000; Opus PTS start at 0. The
  * recorder keeps the mapping to RTP and wall time (the manifest entry's start times); 33-bit TS
  * timestamps wrap after 26.5 hours, far beyond a segment. Video may carry B-frames (access units
  * in decode order, PTS not monotonic, as x264's defaults send): the muxer makes each DTS from
- * the PTS seen so far (libavformat's own pts_buffer with video_delay 4), right for any reorder
- * depth up to 4 frames; the lead keeps the first DTS, and B-frames shown before the first
- * keyframe, above 0. A PTS that repeats one of the last 16, or lies more than the lead before
- * the first, is refused (-EINVAL, nothing written, the segment goes on; the journal still holds
+ * the PTS seen so far (libavformat's rule for a video_delay of 4), right for any reorder depth
+ * up to 4 frames; the first DTS are 0..3 frames, below every PTS, and frames shown up to 8
+ * frames before the first keyframe (open GOPs) still fit. A PTS that repeats one of the last 16,
+ * or lies more than 8 frames before the first, is refused (-EINVAL, nothing written, the segment goes on; the journal still holds
  * every packet). Opus PTS must increase.
  *
  * The muxer holds nothing back: max_delay 0 (PCR = DTS, no T-STD headroom; players of files do

@@ -247,7 +247,7 @@ caasd_config() {
 # returns once "caasctl status" answers (30 s at most), 1 if it died or never answered.
 caasd_start() {
 	caasd_config "$@" || return 1
-	ip netns exec "$LAB-dut" "$CAASD" -c "$work/caasd.conf" >"$work/caasd.out" 2>"$work/caasd.err" &
+	ip netns exec "$LAB-dut" "$CAASD" -c "$work/caasd.conf" >"$work/caasd.out" 2>>"$work/caasd.err" &
 	CAASD_PID=$!
 	local i
 	for ((i = 0; i < 300; i++)); do

@@ -14,8 +14,8 @@ set -uo pipefail
 
 FSYNC_MS=200
 caas_setup
-clip264=$(clip h264-720p-8s h264 8) && clip265=$(clip h265-720p-8s h265 8) ||
-	bail "encode the 8 s test clips"
+clip264=$(clip h264-720p-16s h264 16) && clip265=$(clip h265-720p-16s h265 16) ||
+	bail "encode the 16 s test clips"
 conf=('s|^segment_seconds *=.*|segment_seconds = 2|' "s|^fsync_ms *=.*|fsync_ms = $FSYNC_MS|")
 caasd_start "${conf[@]}" || bail "caasd starts in $LAB-dut with recording on"
 rec=$work/rec
@@ -31,15 +31,15 @@ for codec in h264 h265; do
 	camera_start "$codec" "${clips[$codec]}" "${port[$codec]}"
 done
 
-sleep 4.5
+sleep 3.5
 list=$(ctl --json record list)
 for codec in h264 h265; do
 	s=cam-$codec
 	check "$codec: record list shows $s on ($(jget "name=$s.state" <<<"$list"))" \
 		"$(jget "name=$s.state" <<<"$list")" = on
 	check "$codec: packets journaled ($(jget "name=$s.packets" <<<"$list"))" \
-		"$(jget "name=$s.packets" <<<"$list")" -gt 1000
-	check "$codec: chunks sealed after 4.5 s of 2 s chunks ($(jget "name=$s.sealed" <<<"$list"))" \
+		"$(jget "name=$s.packets" <<<"$list")" -gt 500
+	check "$codec: chunks sealed after 3.5 s of 2 s chunks ($(jget "name=$s.sealed" <<<"$list"))" \
 		"$(jget "name=$s.sealed" <<<"$list")" -ge 1
 	check "$codec: nothing dropped ($(jget "name=$s.dropped" <<<"$list"))" \
 		"$(jget "name=$s.dropped" <<<"$list")" = 0
@@ -53,15 +53,16 @@ ctl record stop cam-h265 >/dev/null
 check "record stop cam-h265 succeeds" $? = 0
 sleep 0.5
 a=$(ctl --json record list cam-h265)
+ra=$(ctlj packets stream show cam-h265)
 sleep 0.5
 b=$(ctl --json record list cam-h265)
+rb=$(ctlj packets stream show cam-h265)
 check "stopped: state stopped ($(jget 0.state <<<"$b"))" "$(jget 0.state <<<"$b")" = stopped
 check "stopped: its open chunk was sealed ($sealed -> $(jget 0.sealed <<<"$b"))" \
 	"$(jget 0.sealed <<<"$b")" -gt "${sealed:-0}"
 check "stopped: no packet journaled ($(jget 0.packets <<<"$a") -> $(jget 0.packets <<<"$b"))" \
 	"$(jget 0.packets <<<"$a")" = "$(jget 0.packets <<<"$b")"
-check "stopped: packets still arrive and are ignored ($(jget 0.ignored <<<"$b"))" \
-	"$(jget 0.ignored <<<"$b")" -gt "$(jget 0.ignored <<<"$a")"
+check "stopped: the stream still flows ($ra -> $rb packets)" "${rb:-0}" -gt "${ra:-0}"
 ctl record stop cam-h265 >/dev/null 2>&1
 check "stopping it again is refused" $? = 1
 ctl record start cam-h265 >/dev/null
@@ -80,8 +81,8 @@ caasd_start "${conf[@]}" || bail "caasd starts again after the crash"
 left=$(find "$rec" -name '*.part' | wc -l)
 check "after the restart no .part file is left ($left)" "$left" = 0
 for codec in h264 h265; do
-	n=$(grep -c '"kind":"recovered"' "$rec/cam-$codec/manifest.jsonl")
-	check "$codec: the manifest has recovered entries ($n)" "$n" -ge 1
+	nrec=$(grep -c '"kind":"recovered"' "$rec/cam-$codec/manifest.jsonl")
+	check "$codec: the manifest has recovered entries ($nrec)" "$nrec" -ge 1
 done
 check "status counts the recovered files ($(ctlj record.recovered_files status))" \
 	"$(ctlj record.recovered_files status)" -ge 2
@@ -91,7 +92,8 @@ bad=0 nseg=0
 for f in "$rec"/cam-*/*.ts; do
 	nseg=$((nseg + 1))
 	frames=$(ffprobe -v error -count_frames -select_streams v:0 \
-		-show_entries stream=nb_read_frames -of csv=p=0 "$f" 2>"$work/probe.err")
+		-show_entries stream=nb_read_frames -of default=nw=1:nk=1 "$f" 2>"$work/probe.err" |
+		head -1)
 	msgs=$(ffmpeg -nostdin -v error -i "$f" -f null - 2>&1 | head -3)
 	if [ "${frames:-0}" -lt 1 ] || [ -s "$work/probe.err" ] || [ -n "$msgs" ]; then
 		bad=$((bad + 1))
@@ -121,7 +123,7 @@ check "journal lost $lost ms before the kill (<= $FSYNC_MS + 150)" \
 ctl record export cam-h265 -o "$work/h265.mp4" >"$work/export.out" 2>&1
 check "record export to MP4 ($(cat "$work/export.out"))" $? = 0
 mp4=$(ffprobe -v error -count_frames -select_streams v:0 \
-	-show_entries stream=codec_name,nb_read_frames -of csv=p=0 "$work/h265.mp4" 2>&1)
+	-show_entries stream=codec_name,nb_read_frames -of csv=p=0 "$work/h265.mp4" 2>&1 | head -1)
 check "the MP4 plays: $mp4" "${mp4%%,*}" = hevc -a "${mp4##*,}" -gt 30
 
 # Tampering: one flipped byte in a sealed segment, then a deleted manifest line.

@@ -495,15 +495,15 @@ static void test_check_json(void **state)
 #define ARGS(extra) (snprintf(args, sizeof(args), "{%s%s}", req, extra), args)
 	check_ok("device add", ARGS(""),
 	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\","
-	         "\"pt\":96,\"rtcp_mux\":false}");
+	         "\"pt\":96,\"rtcp_mux\":false,\"record\":true}");
 	check_ok("device add",
 	         ARGS(",\"ssrc\":\"0xDEADBEEF\",\"src\":\"198.18.0.5\","
 	              "\"rtcp_mux\":true,\"clock\":null"),
 	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\",\"pt\":96,"
-	         "\"ssrc\":3735928559,\"src\":\"198.18.0.5/32\",\"rtcp_mux\":true}");
+	         "\"ssrc\":3735928559,\"src\":\"198.18.0.5/32\",\"rtcp_mux\":true,\"record\":true}");
 	check_ok("device add", ARGS(",\"ssrc\":4294967295"),
 	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\",\"pt\":96,"
-	         "\"ssrc\":4294967295,\"rtcp_mux\":false}");
+	         "\"ssrc\":4294967295,\"rtcp_mux\":false,\"record\":true}");
 	check_ok("sub add", "{\"stream\":\"cam1\",\"to\":\"[2001:DB8::1]:5004\"}",
 	         "{\"stream\":\"cam1\",\"to\":\"[2001:db8::1]:5004\",\"paused\":false}");
 	check_ok("status", NULL, "{}");
@@ -578,7 +578,7 @@ static void test_argv_then_check(void **state)
 	assert_int_equal(mg_args_check(mg_cmd_find("device add"), cli, &daemon, err, sizeof(err)),
 	                 0);
 	assert_json(daemon, "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"opus\",\"pt\":111,"
-	                    "\"ssrc\":16,\"src\":\"2001:db8::/48\",\"rtcp_mux\":false}");
+	                    "\"ssrc\":16,\"src\":\"2001:db8::/48\",\"rtcp_mux\":false,\"record\":true}");
 	json_decref(cli);
 	json_decref(daemon);
 }
@@ -606,7 +606,7 @@ static void test_help_text(void **state)
 	assert_int_equal(mg_help_text("caasctl", "device add", &text), 0);
 	assert_non_null(strstr(text, "usage: caasctl device add NAME --port N --codec "
 	                             "h264|h265|opus|pcma|pcmu|aac --pt PT [--clock HZ] "
-	                             "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no]\n"));
+	                             "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no] [--record yes|no]\n"));
 	assert_non_null(strstr(text, "  --codec h264|h265|opus|pcma|pcmu|aac\n"
 	                             "                        what the camera sends\n"));
 	assert_non_null(strstr(text, "--ssrc X              accept only this SSRC (decimal or "
@@ -631,9 +631,13 @@ static void test_help_text(void **state)
 	free(text);
 
 	assert_int_equal(mg_help_text("caasctl", NULL, &text), 0);
+	int w = 0;
+	for (size_t i = 0; i < mg_cmd_count(); i++)
+		if ((int)strlen(mg_cmd_at(i)->name) > w)
+			w = (int)strlen(mg_cmd_at(i)->name);
 	for (size_t i = 0; i < mg_cmd_count(); i++) {
 		char line[160];
-		snprintf(line, sizeof(line), "  %-11s  %s\n", mg_cmd_at(i)->name,
+		snprintf(line, sizeof(line), "  %-*s  %s\n", w, mg_cmd_at(i)->name,
 		         mg_cmd_at(i)->help);
 		assert_non_null(strstr(text, line));
 	}

@@ -341,7 +341,7 @@ static void test_good_request(void **state)
 	    "{\"id\":\"abc\",\"cmd\":\"device add\",\"args\":{\"name\":\"cam1\",\"port\":5004,"
 	    "\"codec\":\"h264\",\"pt\":96,\"ssrc\":\"0x10\"}}",
 	    "{\"id\":\"abc\",\"ok\":true,\"result\":{\"echo\":{\"name\":\"cam1\",\"port\":5004,"
-	    "\"codec\":\"h264\",\"pt\":96,\"ssrc\":16,\"rtcp_mux\":false}}}");
+	    "\"codec\":\"h264\",\"pt\":96,\"ssrc\":16,\"rtcp_mux\":false,\"record\":true}}}");
 	assert_int_equal(atomic_load(&fx->calls), 1);
 	/* Any id comes back as it was; none comes back null; pipelined requests in order. */
 	const char *two =
@@ -656,9 +656,11 @@ static void test_bind_rules(void **state)
 	/* Without a socket: for mg_ctl_dispatch alone. */
 	assert_int_equal(mg_ctl_open(&ctl, NULL, 0, (gid_t)-1, err, sizeof(err)), 0);
 	assert_true(mg_ctl_fd(ctl) >= 0);
-	assert_int_equal(mg_ctl_unbound(ctl, names, sizeof(names)), 11);
+	/* record verify/export run in caasctl: never bound, never missing */
+	assert_int_equal(mg_ctl_unbound(ctl, names, sizeof(names)), 14);
 	assert_string_equal(names, "status, device add, device list, device del, stream list, "
-	                           "stream show, sub add, sub list, sub del, sub sdp, sub resume");
+	                           "stream show, sub add, sub list, sub del, sub sdp, sub resume, "
+	                           "record list, record start, record stop");
 	assert_int_equal(mg_ctl_bind(ctl, "nope", h_none, fx), -ENOENT);
 	assert_int_equal(mg_ctl_bind(ctl, "device", h_none, fx), -ENOENT);
 	assert_int_equal(mg_ctl_bind(ctl, "help", h_none, fx), -EINVAL);
@@ -667,10 +669,11 @@ static void test_bind_rules(void **state)
 	assert_int_equal(mg_ctl_bind(ctl, "status", h_none, fx), 0);
 	assert_int_equal(mg_ctl_bind(ctl, "status", h_echo, fx), -EEXIST);
 	bind_all(fx, ctl);
-	assert_int_equal(mg_ctl_unbound(ctl, names, 12), 4);
+	assert_int_equal(mg_ctl_unbound(ctl, names, 12), 7);
 	assert_string_equal(names, "device list"); /* truncated to the buffer */
-	const char *rest[] = {"device list", "sub add", "sub list", "sub sdp"};
-	for (size_t i = 0; i < 4; i++)
+	const char *rest[] = {"device list", "sub add",      "sub list",   "sub sdp",
+	                      "record list", "record start", "record stop"};
+	for (size_t i = 0; i < 7; i++)
 		assert_int_equal(mg_ctl_bind(ctl, rest[i], h_none, fx), 0);
 	assert_int_equal(mg_ctl_unbound(ctl, names, sizeof(names)), 0);
 	assert_string_equal(names, "");

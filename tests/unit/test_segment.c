@@ -31,7 +31,7 @@
 #define NFRAMES  (FPS * SECONDS)
 #define PTS_BASE 4000000000ll /* past 2^31 and 2^32: 64-bit handling */
 #define PTS_STEP (90000 / FPS)
-#define LEAD_90K 24000 /* segment.h: video PTS start 8 frames of 30 fps after 0 */
+#define LEAD_90K 36000 /* segment.h: video PTS start 12 frames of 30 fps after 0 */
 #define TS_PKT   188
 #define NBUFS    64
 #define BUFSZ    (64u << 10)
@@ -778,7 +778,7 @@ static void test_bad_input(void **state)
 	assert_int_equal(rec_seg_write(s, a[0].data, a[0].len, -1, true), -EINVAL);
 	assert_int_equal(rec_seg_frames(s), 0);
 	assert_int_equal(rec_seg_write(s, a[0].data, a[0].len, PTS_BASE, true), 0);
-	/* A repeated PTS, or one more than the lead before the first: refused. */
+	/* A repeated PTS, or one more than 8 frames before the first: refused. */
 	assert_int_equal(rec_seg_write(s, a[1].data, a[1].len, PTS_BASE, false), -EINVAL);
 	assert_int_equal(rec_seg_write(s, a[1].data, a[1].len, PTS_BASE - 30000, false), -EINVAL);
 	assert_int_equal(rec_seg_write(s, a[1].data, a[1].len, PTS_BASE + 3000, false), 0);
