@@ -805,7 +805,7 @@ static json_t *record_status(struct control *c)
 		return json_pack("{s:b}", "enabled", false);
 	r = dp_recorder_stats(c->rec);
 	return json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:f, s:{s:b, s:b}, s:s}",
+	                 " s:I, s:I, s:I, s:f, s:{s:b, s:b}, s:s}",
 	                 "enabled", true, "dir", dp_recorder_dir(c->rec), "key_id",
 	                 dp_recorder_key_id(c->rec), "bytes_written",
 	                 (json_int_t)r->bytes_written, "syncs", (json_int_t)r->syncs,
@@ -816,7 +816,9 @@ static json_t *record_status(struct control *c)
 	                 "retired_files", (json_int_t)r->retired_files, "retired_bytes",
 	                 (json_int_t)r->retired_bytes, "recovered_files",
 	                 (json_int_t)r->recovered_files, "disk_free", (json_int_t)r->disk_free,
-	                 "stored_bytes", (json_int_t)r->stored_bytes, "seal_ms_max",
+	                 "stored_bytes", (json_int_t)r->stored_bytes, "disk_alarms",
+	                 (json_int_t)r->disk_alarms, "manifest_errors",
+	                 (json_int_t)r->manifest_errors, "seal_ms_max",
 	                 (double)r->seal_ns_max / 1e6, "alarms", "disk", r->alarm_disk, "io",
 	                 r->alarm_io || c->dp->stats.drop_rec_full, "last_error", r->last_error);
 }

@@ -92,6 +92,8 @@ struct rec_recorder {
 	struct rec_stream *streams;
 	uint32_t n_streams;
 	uint64_t next_sync_ns, next_disk_ns, next_age_ns;
+	bool low_space;         /* free space below the reserve at the last check */
+	uint64_t space_fail_ns; /* when a write last failed for space, or space was made */
 	int64_t wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	struct sealed *sealed;
 	size_t n_sealed, cap_sealed;
@@ -274,6 +276,9 @@ static struct rec_stream *stream_find(struct rec_recorder *rr, const char *name)
 	return NULL;
 }
 
+static struct rec_manifest *stream_manifest(struct rec_stream *s, const char *skip);
+static void manifest_lost(struct rec_stream *s);
+
 /* Retire the oldest sealed file: unlink it (space first: the disk may be full), then say so in
  * its stream's manifest. */
 static int retire_oldest(struct rec_recorder *rr, const char *why)
@@ -299,7 +304,7 @@ static int retire_oldest(struct rec_recorder *rr, const char *why)
 	}
 	s = stream_find(rr, x.stream);
 	if (s) {
-		m = s->man;
+		m = stream_manifest(s, NULL);
 	} else {
 		snprintf(path, sizeof(path), "%s/%s/%s", rr->c.dir, x.stream, MANIFEST);
 		rc = rec_manifest_open(path, rr->key, REC_MANIFEST_CUT_TORN, &m, err, sizeof(err));
@@ -319,8 +324,8 @@ static int retire_oldest(struct rec_recorder *rr, const char *why)
 	    .note = why,
 	};
 	memcpy(e.sha256, x.sha256, sizeof(e.sha256));
-	if (m)
-		manifest_append(rr, m, x.stream, &e);
+	if (m && manifest_append(rr, m, x.stream, &e) && s)
+		manifest_lost(s);
 	if (m && !s)
 		rec_manifest_close(m);
 	rr->st.retired_files++;
@@ -342,21 +347,34 @@ static void disk_check(struct rec_recorder *rr)
 
 /* Free space below the reserve or recordings above their byte budget: retire the oldest until
  * both hold (at most a bounded number per call, so the thread keeps moving). */
-static void retention_space(struct rec_recorder *rr)
+static void retention_space(struct rec_recorder *rr, uint64_t need)
 {
+	uint64_t target = rr->c.reserve_bytes + need;
 	int budget = 64;
 
 	disk_check(rr);
+	if (rr->st.disk_free < rr->c.reserve_bytes && !rr->low_space)
+		rr->st.disk_alarms++;
+	rr->low_space = rr->st.disk_free < rr->c.reserve_bytes;
 	while (budget-- > 0 && rr->n_sealed &&
-	       (rr->st.disk_free < rr->c.reserve_bytes ||
+	       (rr->st.disk_free < target ||
 	        (rr->c.retention_bytes && rr->st.stored_bytes > rr->c.retention_bytes))) {
-		bool space = rr->st.disk_free < rr->c.reserve_bytes;
+		bool space = rr->st.disk_free < target;
 		uint64_t size = rr->sealed[0].size;
 		if (retire_oldest(rr, space ? "retention: disk full" : "retention: size"))
 			break;
+		if (space)
+			rr->space_fail_ns = clock_ns(CLOCK_MONOTONIC);
 		rr->st.disk_free += size; /* until the next statvfs says better */
 	}
-	rr->st.alarm_disk = rr->st.disk_free < rr->c.reserve_bytes;
+}
+
+/* A write failed for want of space: an alarm, and room made beyond the reserve at once. */
+static void space_failure(struct rec_recorder *rr)
+{
+	rr->st.disk_alarms++;
+	rr->space_fail_ns = clock_ns(CLOCK_MONOTONIC);
+	retention_space(rr, rr->st.disk_total / 8);
 }
 
 static void retention_age(struct rec_recorder *rr)
@@ -404,6 +422,36 @@ static int journal_record(struct rec_stream *s, uint8_t type, uint8_t flags, uin
 	return 0;
 }
 
+static void recover_unlisted(struct rec_stream *s, const char *skip);
+
+/* A manifest that failed an append refuses more (manifest.h): close it; the next seal or the
+ * next tick opens it again, which also finds out what reached the disk. */
+static void manifest_lost(struct rec_stream *s)
+{
+	rec_manifest_close(s->man);
+	s->man = NULL;
+}
+
+/* The stream's manifest, opened again after a failure. Files sealed meanwhile get their lines
+ * then (as recovered entries), except skip, which the caller is about to list. */
+static struct rec_manifest *stream_manifest(struct rec_stream *s, const char *skip)
+{
+	char path[PATH_MAX + 160], err[256];
+
+	if (s->man)
+		return s->man;
+	snprintf(path, sizeof(path), "%s/%s/%s", s->rr->c.dir, s->d.name, MANIFEST);
+	if (rec_manifest_open(path, s->rr->key, REC_MANIFEST_CUT_TORN, &s->man, err,
+	                      sizeof(err))) {
+		s->man = NULL;
+		s->rr->st.manifest_errors++;
+		return NULL;
+	}
+	say(s->rr, LOG_NOTICE, false, "%s: manifest open again", s->d.name);
+	recover_unlisted(s, skip);
+	return s->man;
+}
+
 static void seal_entry(struct rec_stream *s, enum rec_kind kind, const char *name,
                        const char *sha, uint64_t size, const struct span *sp, const char *note)
 {
@@ -420,7 +468,10 @@ static void seal_entry(struct rec_stream *s, enum rec_kind kind, const char *nam
 	memcpy(e.sha256, sha, sizeof(e.sha256));
 	s->st.chunks += kind == REC_KIND_JOURNAL;
 	s->st.sealed_bytes += size;
-	manifest_append(s->rr, s->man, s->d.name, &e);
+	if (!stream_manifest(s, name))
+		return; /* listed when the manifest can be written again */
+	if (manifest_append(s->rr, s->man, s->d.name, &e))
+		manifest_lost(s);
 }
 
 static void seg_close(struct rec_stream *s, bool failed)
@@ -505,10 +556,8 @@ static int chunk_begin(struct rec_stream *s, uint64_t now_ns)
 	rc = n < 0 ? n : rec_out_open(&s->jnl, &s->rr->u, s->dir_fd, name, err, sizeof(err));
 	if (rc) {
 		s->reopen_ns = now_ns + REOPEN_RETRY_NS;
-		if (rc == -ENOSPC) {
-			s->rr->st.alarm_disk = true;
-			retention_space(s->rr);
-		}
+		if (rc == -ENOSPC)
+			space_failure(s->rr);
 		say(s->rr, LOG_ERR, true, "%s: cannot start journal %s: %s", s->d.name, name,
 		    n < 0 ? strerror(-n) : err);
 		return rc;
@@ -534,8 +583,7 @@ static void chunk_failed(struct rec_stream *s, const char *what, int rc, uint64_
 {
 	s->st.write_errors++;
 	s->rr->st.alarm_io = true;
-	if (rc == -ENOSPC || rc == -EDQUOT)
-		s->rr->st.alarm_disk = true;
+
 	say(s->rr, LOG_ERR, true, "%s: %s chunk %" PRIu32 " failed: %s; starting a new one",
 	    s->d.name, what, s->chunk, strerror(-rc));
 	if (s->jnl_open && s->jnl.err) {
@@ -544,8 +592,8 @@ static void chunk_failed(struct rec_stream *s, const char *what, int rc, uint64_
 		s->st.seal_failures++;
 	}
 	chunk_end(s, NULL);
-	if (s->rr->st.alarm_disk)
-		retention_space(s->rr);
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		space_failure(s->rr);
 	chunk_begin(s, now_ns);
 }
 
@@ -593,8 +641,8 @@ static void seg_frame(struct rec_stream *s, const uint8_t *data, size_t len, int
 			s->rr->st.alarm_io = true;
 			say(s->rr, LOG_ERR, true, "%s: segment of chunk %" PRIu32 " failed: %s",
 			    s->d.name, s->chunk, strerror(-rc));
-			if (rc == -ENOSPC)
-				s->rr->st.alarm_disk = true;
+			if (rc == -ENOSPC || rc == -EDQUOT)
+				space_failure(s->rr);
 		}
 		return;
 	}
@@ -839,7 +887,7 @@ static bool read_file(int dir_fd, const char *name, uint8_t **buf, size_t *len)
 
 /* A chunk sealed (renamed) just before a crash whose manifest line never reached the disk:
  * recovery of .part files cannot see it, so compare the directory with the manifest. */
-static void recover_unlisted(struct rec_stream *s)
+static void recover_unlisted(struct rec_stream *s, const char *skip)
 {
 	json_t *listed = listed_files(s->dir_fd);
 	size_t nlen = strlen(s->d.name);
@@ -867,6 +915,7 @@ static void recover_unlisted(struct rec_stream *s)
 
 			if (strncmp(name, s->d.name, nlen) || name[nlen] != '-' || !ext ||
 			    strcmp(ext, pass ? ".ts" : ".jnl") || json_object_get(listed, name) ||
+			    (skip && !strcmp(skip, name)) ||
 			    strlen(name) >= sizeof(r.file))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/%s", s->rr->c.dir, s->d.name, name);
@@ -882,7 +931,8 @@ static void recover_unlisted(struct rec_stream *s)
 				free(buf);
 			}
 			snprintf(r.note, sizeof(r.note),
-			         "sealed whole; its manifest line was lost in a crash");
+			         "sealed whole; its manifest line was lost (a crash, or the manifest "
+			         "could not be written)");
 			recovered_cb(s, &r);
 		}
 	}
@@ -910,7 +960,7 @@ static int stream_attach(struct rec_recorder *rr, struct rec_stream *s, char *er
 	rc = rec_recover_dir(s->dir_fd, recovered_cb, s, rerr, sizeof(rerr));
 	if (rc < 0)
 		say(rr, LOG_ERR, true, "%s: recovery: %s", s->d.name, rerr);
-	recover_unlisted(s);
+	recover_unlisted(s, NULL);
 	s->chunk = last_chunk(s->dir_fd, s->d.name);
 	return 0;
 }
@@ -1164,6 +1214,13 @@ static void sync_all(struct rec_recorder *rr, uint64_t now_ns)
 	}
 }
 
+static void reopen_manifests(struct rec_recorder *rr)
+{
+	for (struct rec_stream *s = rr->streams; s; s = s->next)
+		if (!s->man)
+			stream_manifest(s, NULL);
+}
+
 bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 {
 	rec_uring_poll(&rr->u);
@@ -1175,7 +1232,8 @@ bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 	if (now_ns >= rr->next_disk_ns) {
 		rr->next_disk_ns = now_ns + DISK_CHECK_NS;
 		rr->wall_off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
-		retention_space(rr);
+		retention_space(rr, 0);
+		reopen_manifests(rr);
 	}
 	if (now_ns >= rr->next_age_ns) {
 		rr->next_age_ns = now_ns + AGE_CHECK_NS;
@@ -1186,6 +1244,10 @@ bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 	rr->st.syncs = rr->u.st.syncs;
 	rr->st.io_errors = rr->u.st.errors;
 	rr->st.bufs_exhausted = rr->u.st.bufs_exhausted;
+	/* On while the disk is at its limit: below the reserve, or files retired or a write
+	 * refused for space in the last minute. */
+	rr->st.alarm_disk = rr->low_space ||
+	                    (rr->space_fail_ns && now_ns - rr->space_fail_ns < 60 * NS_PER_S);
 	return rr->u.nbufs_free != rr->u.nbufs;
 }
 

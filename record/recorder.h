@@ -75,7 +75,8 @@ struct rec_stats {
 	uint64_t manifest_errors;
 	uint64_t disk_free, disk_total;
 	uint64_t stored_bytes; /* sealed bytes under dir that retention counts */
-	bool alarm_disk;       /* free space below reserve, or a write failed for space */
+	uint64_t disk_alarms;  /* times free space fell below the reserve or a write hit ENOSPC */
+	bool alarm_disk;       /* below the reserve, or space made or refused in the last minute */
 	bool alarm_io;         /* a write, seal or manifest append failed */
 	char last_error[200];
 };
