@@ -485,6 +485,13 @@ static void test_argv_structure(void **state)
 	    "device add: NAME: \"bad/name\" is not a valid name (1 to 32 of A-Z a-z 0-9 _ . -)");
 	/* After "--" an option-looking word is a value. */
 	argv_err("status", "-- --x", "status: unexpected argument \"--x\"");
+	/* A one-letter option is written -o; longer ones only with two dashes. */
+	argv_ok("record export", "cam1 -o x.pcap --from now-5m",
+	        "{\"stream\":\"cam1\",\"o\":\"x.pcap\",\"from\":\"now-5m\"}");
+	argv_ok("record export", "cam1 --o=x.mp4", "{\"stream\":\"cam1\",\"o\":\"x.mp4\"}");
+	argv_err("record export", "cam1 -o a -o b", "record export: -o given twice");
+	argv_err("record export", "cam1 -from x", "record export: unknown option -from");
+	argv_err("record export", "cam1", "record export: missing -o");
 }
 
 static void test_check_json(void **state)

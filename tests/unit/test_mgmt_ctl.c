@@ -433,6 +433,10 @@ static void test_handler_errors(void **state)
 	assert_int_equal(atomic_load(&fx->calls), 2);
 	exchange(c, "{\"id\":3,\"cmd\":\"sub list\"}",
 	         "{\"id\":3,\"ok\":false,\"error\":\"sub list: not implemented by this caasd\"}");
+	/* Commands caasctl carries out itself are refused by the daemon, handler or not. */
+	exchange(c, "{\"id\":6,\"cmd\":\"record verify\",\"args\":{\"path\":\"/x\"}}",
+	         "{\"id\":6,\"ok\":false,\"error\":\"record verify: runs in caasctl, not in "
+	         "caasd\"}");
 	exchange(c, "{\"id\":4,\"cmd\":\"help\",\"args\":{\"command\":\"nope\"}}",
 	         "{\"id\":4,\"ok\":false,\"error\":\"help: unknown command \\\"nope\\\"\"}");
 	exchange(c, "{\"id\":5,\"cmd\":\"version\"}",
