@@ -110,49 +110,37 @@ void caas_config_defaults(struct caas_config *cfg)
 	rec_config_defaults(&cfg->rec);
 }
 
-/* "512M", "20G", "1T", "4096": bytes, binary multiples. */
-static int parse_size(const char *value, uint64_t *out)
-{
-	char *end;
-	unsigned shift = 0;
-	unsigned long long v;
+/* A number with an optional unit letter: "512M" (sizes: K M G T, binary, an optional B) or
+ * "90d" (ages: s m h d, in seconds). */
+struct unit {
+	char letter;
+	uint64_t mul;
+};
 
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno || end == value || value[0] == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
+static const struct unit size_units[] = {
+    {'K', 1ull << 10}, {'M', 1ull << 20}, {'G', 1ull << 30}, {'T', 1ull << 40}, {0, 0}};
+static const struct unit age_units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
 
-/* "90d", "12h", "30m", "45s", "3600": seconds. */
-static int parse_age(const char *value, uint64_t *out)
+static int parse_scaled(const char *value, const struct unit *units, uint64_t *out)
 {
-	char *end;
 	uint64_t mul = 1;
 	unsigned long long v;
+	char *end;
 
 	errno = 0;
 	v = strtoull(value, &end, 10);
 	if (errno || end == value || value[0] == '-')
 		return -EINVAL;
-	switch (*end) {
-	case 's': end++; break;
-	case 'm': mul = 60; end++; break;
-	case 'h': mul = 3600; end++; break;
-	case 'd': mul = 86400; end++; break;
+	for (const struct unit *u = units; *end && u->letter; u++) {
+		if (*end == u->letter || (units == size_units && *end == u->letter + 32)) {
+			mul = u->mul;
+			end++;
+			break;
+		}
 	}
-	if (*end || v > UINT64_MAX / mul / 1000000000u)
+	if (units == size_units && (*end == 'B' || *end == 'b'))
+		end++;
+	if (*end || v > UINT64_MAX / mul)
 		return -EINVAL;
 	*out = v * mul;
 	return 0;
@@ -284,12 +272,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		*(uint32_t *)base = (uint32_t)v;
 		return 1;
 	case K_SIZE:
-		if (parse_size(value, (uint64_t *)base))
+		if (parse_scaled(value, size_units, (uint64_t *)base))
 			return fail(c, "[%s] %s: '%s' is not a size (bytes, or with K, M, G, T)",
 			            section, name, value);
 		return 1;
 	case K_AGE:
-		if (parse_age(value, (uint64_t *)base))
+		if (parse_scaled(value, age_units, (uint64_t *)base))
 			return fail(c, "[%s] %s: '%s' is not an age (seconds, or with s, m, h, d)",
 			            section, name, value);
 		return 1;

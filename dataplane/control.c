@@ -760,40 +760,35 @@ static int cmd_record_list(void *ctx, const json_t *args, json_t **result, char 
 	return 0;
 }
 
-static int cmd_record_start(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+/* record start / record stop: the one difference is the direction. */
+static int record_switch(struct control *c, const json_t *args, bool on, json_t **result,
+                         char *err, size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	struct dp_dev *dev = find_dev(c, name);
+	int rc;
 
 	if (!c->rec)
 		return no_recorder(err, len);
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no stream %s", name);
-	if (atomic_load(&dev->rec_on))
-		return mg_errf(-EALREADY, err, len, "%s is being recorded already", name);
-	int rc = rec_begin(c, dev, err, len);
+	if (atomic_load(&dev->rec_on) == on)
+		return mg_errf(-EALREADY, err, len, "%s is %s", name,
+		               on ? "being recorded already" : "not being recorded");
+	rc = on ? rec_begin(c, dev, err, len) : rec_end(c, dev, err, len);
 	if (!rc)
 		*result = record_json(dev);
 	return rc;
 }
 
+static int cmd_record_start(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	return record_switch(ctx, args, true, result, err, len);
+}
+
 static int cmd_record_stop(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
 {
-	struct control *c = ctx;
-	const char *name = json_string_value(json_object_get(args, "stream"));
-	struct dp_dev *dev = find_dev(c, name);
-
-	if (!c->rec)
-		return no_recorder(err, len);
-	if (!dev)
-		return mg_errf(-ENOENT, err, len, "no stream %s", name);
-	if (!atomic_load(&dev->rec_on))
-		return mg_errf(-EALREADY, err, len, "%s is not being recorded", name);
-	int rc = rec_end(c, dev, err, len);
-	if (!rc)
-		*result = record_json(dev);
-	return rc;
+	return record_switch(ctx, args, false, result, err, len);
 }
 
 /* The recorder's part of status. */

@@ -1,5 +1,6 @@
 /* Export of a time range for caasctl: the sealed journal chunks as one pcap, the segments listed
  * in the manifest remuxed into one MP4 by libavformat, and the --from/--to time syntax. */
+#include "record/util.h"
 #include "record/export.h"
 
 #include <ctype.h>
@@ -31,18 +32,6 @@
 #define TMP_TRIES      100
 #define RTP_VIDEO_RATE 90000 /* RFC 6184, 7798: H.264 and H.265 over RTP */
 #define MAX_SKEW_NS    (2 * NS_PER_SEC)
-
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return rc;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static const char *averr(int rc, char buf[AV_ERROR_MAX_STRING_SIZE])
 {
@@ -302,7 +291,7 @@ static int list_journals(const char *dir, const char *stream, struct chunk **out
 
 	if (!d) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: %s", dir, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", dir, strerror(-rc));
 	}
 	while ((errno = 0, de = readdir(d)))
 		if (chunk_name(de->d_name, stream, ".jnl", &num) &&
@@ -313,7 +302,7 @@ static int list_journals(const char *dir, const char *stream, struct chunk **out
 	closedir(d);
 	if (rc) {
 		free(v);
-		return fail(rc, err, errlen, "%s: %s", dir, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", dir, strerror(-rc));
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), chunk_cmp);
@@ -337,7 +326,7 @@ static int out_open(const char *out_path, struct out_file *o, char *err, size_t 
 	for (int i = 0; i < TMP_TRIES; i++) {
 		if (snprintf(o->path, sizeof(o->path), "%s.tmp-%d-%d", out_path, (int)getpid(),
 		             i) >= (int)sizeof(o->path))
-			return fail(-ENAMETOOLONG, err, errlen, "%s: name too long", out_path);
+			return rec_errf(-ENAMETOOLONG, err, errlen, "%s: name too long", out_path);
 		o->fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (o->fd >= 0)
 			return 0;
@@ -345,7 +334,7 @@ static int out_open(const char *out_path, struct out_file *o, char *err, size_t 
 			break;
 	}
 	rc = -errno;
-	return fail(rc, err, errlen, "%s: %s", o->path, strerror(-rc));
+	return rec_errf(rc, err, errlen, "%s: %s", o->path, strerror(-rc));
 }
 
 static void out_abort(struct out_file *o)
@@ -390,11 +379,11 @@ static int out_commit(struct out_file *o, const char *out_path, char *err, size_
 		rc = -errno;
 	if (rc) {
 		out_abort(o);
-		return fail(rc, err, errlen, "%s: %s", out_path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", out_path, strerror(-rc));
 	}
 	rc = fsync_parent(out_path);
 	if (rc)
-		return fail(rc, err, errlen, "%s: fsync of its directory: %s", out_path,
+		return rec_errf(rc, err, errlen, "%s: fsync of its directory: %s", out_path,
 		            strerror(-rc));
 	return 0;
 }
@@ -443,7 +432,7 @@ static long export_chunk(const char *dir, const char *name, const struct rec_pca
 		rc = -errno;
 		if (fd >= 0)
 			close(fd);
-		return fail((int)rc, err, errlen, "%s: %s", path, strerror((int)-rc));
+		return rec_errf((int)rc, err, errlen, "%s: %s", path, strerror((int)-rc));
 	}
 	len = (size_t)st.st_size;
 	if (len) {
@@ -451,7 +440,7 @@ static long export_chunk(const char *dir, const char *name, const struct rec_pca
 		if (map == MAP_FAILED) {
 			rc = -errno;
 			close(fd);
-			return fail((int)rc, err, errlen, "%s: mmap: %s", path, strerror((int)-rc));
+			return rec_errf((int)rc, err, errlen, "%s: mmap: %s", path, strerror((int)-rc));
 		}
 	}
 	close(fd);
@@ -468,12 +457,12 @@ static long export_chunk(const char *dir, const char *name, const struct rec_pca
 	cap = REC_PCAP_FILE_HDR_LEN + 2 * len;
 	out = malloc(cap);
 	if (!out) {
-		rc = fail(-ENOMEM, err, errlen, "%s: out of memory", path);
+		rc = rec_errf(-ENOMEM, err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	n = rec_jnl_export_pcap(map, len, ends, from, to_excl, out, cap, &npkts);
 	if (n < 0) {
-		rc = fail((int)n, err, errlen, "%s: %s; export stopped", path,
+		rc = rec_errf((int)n, err, errlen, "%s: %s; export stopped", path,
 		          n == -EBADMSG || n == -EMSGSIZE || n == -EILSEQ
 		              ? "journal corrupt in the middle"
 		          : n == -EAGAIN ? "journal torn inside its header"
@@ -482,7 +471,7 @@ static long export_chunk(const char *dir, const char *name, const struct rec_pca
 	}
 	rc = write_all(o->fd, out + REC_PCAP_FILE_HDR_LEN, (size_t)n - REC_PCAP_FILE_HDR_LEN);
 	if (rc) {
-		fail((int)rc, err, errlen, "%s: %s", o->path, strerror((int)-rc));
+		rec_errf((int)rc, err, errlen, "%s: %s", o->path, strerror((int)-rc));
 		goto out;
 	}
 	rc = (long)npkts;
@@ -507,9 +496,9 @@ long rec_export_pcap(const char *dir, const char *stream, int64_t from_ns, int64
 	uint64_t from, to_excl;
 
 	if (from_ns > to_ns)
-		return fail(-EINVAL, err, errlen, "from is after to");
+		return rec_errf(-EINVAL, err, errlen, "from is after to");
 	if (ends->family != 4 && ends->family != 6)
-		return fail(-EINVAL, err, errlen, "address family must be 4 or 6");
+		return rec_errf(-EINVAL, err, errlen, "address family must be 4 or 6");
 	/* The journal's records are compared as u64 with an exclusive end. */
 	from = from_ns < 0 ? 0 : (uint64_t)from_ns;
 	to_excl = to_ns < 0 ? 0 : (uint64_t)to_ns + 1;
@@ -519,7 +508,7 @@ long rec_export_pcap(const char *dir, const char *stream, int64_t from_ns, int64
 		return rc;
 	if (!nchunks) {
 		free(chunks);
-		return fail(-ENOENT, err, errlen, "%s: no sealed journal chunks of %s", dir,
+		return rec_errf(-ENOENT, err, errlen, "%s: no sealed journal chunks of %s", dir,
 		            stream);
 	}
 	rc = out_open(out_path, &o, err, errlen);
@@ -528,7 +517,7 @@ long rec_export_pcap(const char *dir, const char *stream, int64_t from_ns, int64
 	rec_pcap_header_write(hdr, sizeof(hdr));
 	rc = write_all(o.fd, hdr, sizeof(hdr));
 	if (rc) {
-		fail((int)rc, err, errlen, "%s: %s", o.path, strerror((int)-rc));
+		rec_errf((int)rc, err, errlen, "%s: %s", o.path, strerror((int)-rc));
 		goto out;
 	}
 	for (size_t i = 0; i < nchunks; i++) {
@@ -539,11 +528,11 @@ long rec_export_pcap(const char *dir, const char *stream, int64_t from_ns, int64
 	}
 	if (!total) {
 		if (cov.any)
-			rc = fail(-ENOENT, err, errlen,
+			rc = rec_errf(-ENOENT, err, errlen,
 			          "no packets in that range; the journals hold RTP from %s to %s",
 			          fmt_time(cov.first, t1), fmt_time(cov.last, t2));
 		else
-			rc = fail(-ENOENT, err, errlen, "no packets in that range");
+			rc = rec_errf(-ENOENT, err, errlen, "no packets in that range");
 		goto out;
 	}
 	rc = out_commit(&o, out_path, err, errlen);
@@ -582,7 +571,7 @@ static int manifest_segments(const char *dir, const char *stream, int64_t from, 
 	f = fopen(path, "re");
 	if (!f) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	while ((len = getline(&line, &linecap, f)) > 0) {
 		json_t *o = json_loadb(line, (size_t)len, 0, NULL);
@@ -611,7 +600,7 @@ static int manifest_segments(const char *dir, const char *stream, int64_t from, 
 	fclose(f);
 	if (rc) {
 		free(v);
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), chunk_cmp);
@@ -645,7 +634,7 @@ static int mp4_streams(struct mp4_out *m, AVFormatContext *ic, const char *path,
 	m->last_dts = calloc(ic->nb_streams, sizeof(*m->last_dts));
 	m->offset = calloc(ic->nb_streams, sizeof(*m->offset));
 	if (!m->last_dts || !m->offset)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return rec_errf(-ENOMEM, err, errlen, "out of memory");
 	for (unsigned i = 0; i < ic->nb_streams; i++) {
 		AVCodecParameters *par = ic->streams[i]->codecpar;
 		AVStream *os;
@@ -656,14 +645,14 @@ static int mp4_streams(struct mp4_out *m, AVFormatContext *ic, const char *path,
 			continue;
 		os = avformat_new_stream(m->oc, NULL);
 		if (!os || avcodec_parameters_copy(os->codecpar, par) < 0)
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return rec_errf(-ENOMEM, err, errlen, "out of memory");
 		os->codecpar->codec_tag = 0; /* the TS stream type means nothing to MP4 */
 		os->time_base = ic->streams[i]->time_base;
 		m->last_dts[m->nout] = INT64_MIN;
 		m->nout++;
 	}
 	if (!m->nout)
-		return fail(-ENOTSUP, err, errlen, "%s: no audio or video stream MP4 can carry",
+		return rec_errf(-ENOTSUP, err, errlen, "%s: no audio or video stream MP4 can carry",
 		            path);
 	return 0;
 }
@@ -762,11 +751,11 @@ static int mp4_segment(struct mp4_out *m, const char *dir, const struct chunk *p
 	snprintf(url, sizeof(url), "file:%s", path);
 	rc = avformat_open_input(&ic, url, ts, NULL);
 	if (rc < 0)
-		return fail(rc == AVERROR(ENOENT) ? -ENOENT : -EIO, err, errlen, "%s: %s", path,
+		return rec_errf(rc == AVERROR(ENOENT) ? -ENOENT : -EIO, err, errlen, "%s: %s", path,
 		            averr(rc, eb));
 	rc = avformat_find_stream_info(ic, NULL);
 	if (rc < 0) {
-		rc = fail(-EIO, err, errlen, "%s: %s", path, averr(rc, eb));
+		rc = rec_errf(-EIO, err, errlen, "%s: %s", path, averr(rc, eb));
 		goto out;
 	}
 	if (!m->header_written) {
@@ -777,7 +766,7 @@ static int mp4_segment(struct mp4_out *m, const char *dir, const struct chunk *p
 		if (rc >= 0)
 			rc = avformat_write_header(m->oc, NULL);
 		if (rc < 0) {
-			rc = fail(-EIO, err, errlen, "%s: MP4 header: %s", out_url, averr(rc, eb));
+			rc = rec_errf(-EIO, err, errlen, "%s: MP4 header: %s", out_url, averr(rc, eb));
 			goto out;
 		}
 		m->header_written = true;
@@ -785,7 +774,7 @@ static int mp4_segment(struct mp4_out *m, const char *dir, const struct chunk *p
 	map = malloc(ic->nb_streams * sizeof(*map));
 	pkt = av_packet_alloc();
 	if (!map || !pkt) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = rec_errf(-ENOMEM, err, errlen, "out of memory");
 		goto out;
 	}
 	mp4_map(m, ic, map);
@@ -843,12 +832,12 @@ static int mp4_segment(struct mp4_out *m, const char *dir, const struct chunk *p
 		pkt->pos = -1;
 		rc = av_interleaved_write_frame(m->oc, pkt);
 		if (rc < 0) {
-			rc = fail(-EIO, err, errlen, "%s: writing MP4: %s", out_url, averr(rc, eb));
+			rc = rec_errf(-EIO, err, errlen, "%s: writing MP4: %s", out_url, averr(rc, eb));
 			goto out;
 		}
 		m->frames++;
 	}
-	rc = rc == AVERROR_EOF ? 0 : fail(-EIO, err, errlen, "%s: %s", path, averr(rc, eb));
+	rc = rc == AVERROR_EOF ? 0 : rec_errf(-EIO, err, errlen, "%s: %s", path, averr(rc, eb));
 out:
 	av_packet_free(&pkt);
 	free(map);
@@ -867,13 +856,13 @@ long rec_export_mp4(const char *dir, const char *stream, int64_t from_ns, int64_
 	long rc;
 
 	if (from_ns > to_ns)
-		return fail(-EINVAL, err, errlen, "from is after to");
+		return rec_errf(-EINVAL, err, errlen, "from is after to");
 	rc = manifest_segments(dir, stream, from_ns, to_ns, &segs, &nsegs, err, errlen);
 	if (rc)
 		return rc;
 	if (!nsegs) {
 		free(segs);
-		return fail(-ENOENT, err, errlen, "no segment of %s in that range", stream);
+		return rec_errf(-ENOENT, err, errlen, "no segment of %s in that range", stream);
 	}
 	rc = out_open(out_path, &o, err, errlen);
 	if (rc)
@@ -881,7 +870,7 @@ long rec_export_mp4(const char *dir, const char *stream, int64_t from_ns, int64_
 	snprintf(url, sizeof(url), "file:%s", o.path);
 	rc = avformat_alloc_output_context2(&m.oc, NULL, "mp4", NULL);
 	if (rc < 0) {
-		rc = fail(-ENOMEM, err, errlen, "MP4 muxer: %s", averr((int)rc, eb));
+		rc = rec_errf(-ENOMEM, err, errlen, "MP4 muxer: %s", averr((int)rc, eb));
 		goto out;
 	}
 	for (size_t i = 0; i < nsegs; i++) {
@@ -890,17 +879,17 @@ long rec_export_mp4(const char *dir, const char *stream, int64_t from_ns, int64_
 			goto out;
 	}
 	if (!m.frames) {
-		rc = fail(-ENODATA, err, errlen, "the segments in that range hold no packets");
+		rc = rec_errf(-ENODATA, err, errlen, "the segments in that range hold no packets");
 		goto out;
 	}
 	rc = av_write_trailer(m.oc);
 	if (rc < 0) {
-		rc = fail(-EIO, err, errlen, "%s: MP4 trailer: %s", o.path, averr((int)rc, eb));
+		rc = rec_errf(-EIO, err, errlen, "%s: MP4 trailer: %s", o.path, averr((int)rc, eb));
 		goto out;
 	}
 	rc = avio_closep(&m.oc->pb);
 	if (rc < 0) {
-		rc = fail(-EIO, err, errlen, "%s: %s", o.path, averr((int)rc, eb));
+		rc = rec_errf(-EIO, err, errlen, "%s: %s", o.path, averr((int)rc, eb));
 		goto out;
 	}
 	rc = out_commit(&o, out_path, err, errlen);

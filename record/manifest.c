@@ -1,5 +1,6 @@
 /* The evidence manifest: signing keys, durable hash-chained appends, and the verifier behind
  * `caasctl record verify`. The format is specified in manifest.h. */
+#include "record/util.h"
 #include "record/manifest.h"
 
 #include <errno.h>
@@ -55,18 +56,6 @@ struct rec_manifest {
 	int failed; /* errno of a failed append; the file's state is then unknown */
 	char path[PATH_MAX];
 };
-
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return rc;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* OpenSSL queues errors per thread; report the latest and leave the queue empty for the next. */
 static const char *ossl_reason(char buf[160])
@@ -223,7 +212,7 @@ static int key_wrap(EVP_PKEY *pkey, bool has_private, struct rec_key **out, cons
 
 	if (!k) {
 		EVP_PKEY_free(pkey);
-		return fail(-ENOMEM, err, errlen, "%s: out of memory", what);
+		return rec_errf(-ENOMEM, err, errlen, "%s: out of memory", what);
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
@@ -233,20 +222,20 @@ static int key_wrap(EVP_PKEY *pkey, bool has_private, struct rec_key **out, cons
 		k->alg = REC_ALG_SM2_SM3;
 	} else {
 		rec_key_free(k);
-		return fail(-EINVAL, err, errlen,
+		return rec_errf(-EINVAL, err, errlen,
 		            "%s: a %s key; manifests are signed with ed25519 or sm2", what,
 		            EVP_PKEY_get0_type_name(pkey));
 	}
 	n = i2d_PUBKEY(pkey, &k->der);
 	if (n <= 0 || n > DER_MAX) {
 		rec_key_free(k);
-		return fail(-EINVAL, err, errlen, "%s: cannot encode the public key: %s", what,
+		return rec_errf(-EINVAL, err, errlen, "%s: cannot encode the public key: %s", what,
 		            ossl_reason(ebuf));
 	}
 	k->der_len = (size_t)n;
 	if (sha256_hex(k->der, k->der_len, k->id)) {
 		rec_key_free(k);
-		return fail(-EIO, err, errlen, "%s: SHA-256 unavailable", what);
+		return rec_errf(-EIO, err, errlen, "%s: SHA-256 unavailable", what);
 	}
 	*out = k;
 	return 0;
@@ -274,10 +263,10 @@ int rec_key_generate(enum rec_alg alg, const char *path, struct rec_key **out, c
 	int fd, rc;
 
 	if (!type)
-		return fail(-EINVAL, err, errlen, "%s: unknown key algorithm %d", path, (int)alg);
+		return rec_errf(-EINVAL, err, errlen, "%s: unknown key algorithm %d", path, (int)alg);
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, type);
 	if (!pkey)
-		return fail(
+		return rec_errf(
 		    -EOPNOTSUPP, err, errlen,
 		    "%s: this OpenSSL cannot generate %s keys (%s); is its provider loaded?", path,
 		    rec_alg_name(alg), ossl_reason(ebuf));
@@ -286,7 +275,7 @@ int rec_key_generate(enum rec_alg alg, const char *path, struct rec_key **out, c
 	if (fd < 0) {
 		rc = -errno;
 		EVP_PKEY_free(pkey);
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
@@ -305,7 +294,7 @@ undo:
 	unlink(path);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
-	return fail(rc, err, errlen, "%s: cannot write the key: %s", path, strerror(-rc));
+	return rec_errf(rc, err, errlen, "%s: cannot write the key: %s", path, strerror(-rc));
 }
 
 static int key_load(const char *path, bool private_key, struct rec_key **out, char *err,
@@ -318,13 +307,13 @@ static int key_load(const char *path, bool private_key, struct rec_key **out, ch
 
 	if (!f) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	pkey = private_key ? PEM_read_PrivateKey(f, NULL, no_passphrase, NULL)
 	                   : PEM_read_PUBKEY(f, NULL, no_passphrase, NULL);
 	fclose(f);
 	if (!pkey)
-		return fail(-EINVAL, err, errlen, "%s: not a PEM %s key: %s", path,
+		return rec_errf(-EINVAL, err, errlen, "%s: not a PEM %s key: %s", path,
 		            private_key ? "private (or it is encrypted)" : "public",
 		            ossl_reason(ebuf));
 	return key_wrap(pkey, private_key, out, path, err, errlen);
@@ -347,7 +336,7 @@ int rec_key_write_public_pem(const struct rec_key *key, const char *path, char *
 
 	if (!f) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	rc = PEM_write_PUBKEY(f, key->pkey) == 1 ? 0 : -EIO;
 	if (!rc && (fflush(f) || fsync(fileno(f))))
@@ -356,7 +345,7 @@ int rec_key_write_public_pem(const struct rec_key *key, const char *path, char *
 		rc = -errno;
 	ERR_clear_error();
 	if (rc)
-		return fail(rc, err, errlen, "%s: cannot write the public key: %s", path,
+		return rec_errf(rc, err, errlen, "%s: cannot write the public key: %s", path,
 		            strerror(-rc));
 	return 0;
 }
@@ -424,7 +413,7 @@ static int sign_hash(const struct rec_key *k, const char *hash, char sighex[SIG_
 		EVP_MD_CTX_free(ctx);
 	}
 	if (rc)
-		return fail(rc, err, errlen, "cannot sign with %s key %.16s: %s",
+		return rec_errf(rc, err, errlen, "cannot sign with %s key %.16s: %s",
 		            rec_alg_name(k->alg), k->id, ossl_reason(ebuf));
 	to_hex(sig, siglen, sighex);
 	return 0;
@@ -606,9 +595,9 @@ __attribute__((format(printf, 6, 7))) static int bad(struct walk *w, int rc,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (file && *file)
-		return fail(rc, w->msg, w->msglen, "entry %" PRIu64 " (%s): %s", seq,
+		return rec_errf(rc, w->msg, w->msglen, "entry %" PRIu64 " (%s): %s", seq,
 		            shown(file, b), what);
-	return fail(rc, w->msg, w->msglen, "entry %" PRIu64 ": %s", seq, what);
+	return rec_errf(rc, w->msg, w->msglen, "entry %" PRIu64 ": %s", seq, what);
 }
 
 static int check_file(struct walk *w, uint64_t seq, json_t *o)
@@ -897,7 +886,7 @@ int rec_file_sha256(const char *path, char hex[REC_HASH_HEX_LEN + 1], uint64_t *
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	if (fstat(fd, &st))
 		rc = -errno;
@@ -905,18 +894,18 @@ int rec_file_sha256(const char *path, char hex[REC_HASH_HEX_LEN + 1], uint64_t *
 		rc = -EINVAL;
 	if (rc) {
 		close(fd);
-		return fail(rc, err, errlen, "%s: %s", path,
+		return rec_errf(rc, err, errlen, "%s: %s", path,
 		            rc == -EINVAL ? "not a regular file" : strerror(-rc));
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	buf = malloc(READ_CHUNK);
 	ctx = EVP_MD_CTX_new();
 	if (!buf || !ctx) {
-		rc = fail(-ENOMEM, err, errlen, "%s: out of memory", path);
+		rc = rec_errf(-ENOMEM, err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		rc = fail(-EIO, err, errlen, "%s: SHA-256 unavailable", path);
+		rc = rec_errf(-EIO, err, errlen, "%s: SHA-256 unavailable", path);
 		goto out;
 	}
 	while ((n = read(fd, buf, READ_CHUNK)) != 0) {
@@ -924,14 +913,14 @@ int rec_file_sha256(const char *path, char hex[REC_HASH_HEX_LEN + 1], uint64_t *
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			rc = fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+			rc = rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 			goto out;
 		}
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-		rc = fail(-EIO, err, errlen, "%s: SHA-256 failed", path);
+		rc = rec_errf(-EIO, err, errlen, "%s: SHA-256 failed", path);
 		goto out;
 	}
 	to_hex(md, mdlen, hex);
@@ -972,12 +961,12 @@ static int append_obj(struct rec_manifest *m, json_t *o, char *err, size_t errle
 
 	if (json_object_set_new(o, "seq", json_integer((json_int_t)m->next_seq)) ||
 	    json_object_set_new(o, "prev", json_string(m->head))) {
-		rc = fail(-ENOMEM, err, errlen, "%s: out of memory", m->path);
+		rc = rec_errf(-ENOMEM, err, errlen, "%s: out of memory", m->path);
 		goto out;
 	}
 	rc = line_hash(o, hash);
 	if (rc) {
-		rc = fail(rc, err, errlen, "%s: cannot hash entry %" PRIu64, m->path, m->next_seq);
+		rc = rec_errf(rc, err, errlen, "%s: cannot hash entry %" PRIu64, m->path, m->next_seq);
 		goto out;
 	}
 	rc = sign_hash(m->key, hash, sig, err, errlen);
@@ -986,7 +975,7 @@ static int append_obj(struct rec_manifest *m, json_t *o, char *err, size_t errle
 	if (json_object_set_new(o, "hash", json_string(hash)) ||
 	    json_object_set_new(o, "sig", json_string(sig)) ||
 	    !(line = json_dumps(o, JSON_CANON))) {
-		rc = fail(-ENOMEM, err, errlen, "%s: out of memory", m->path);
+		rc = rec_errf(-ENOMEM, err, errlen, "%s: out of memory", m->path);
 		goto out;
 	}
 	n = strlen(line);
@@ -1011,7 +1000,7 @@ static int append_obj(struct rec_manifest *m, json_t *o, char *err, size_t errle
 		if (done && ftruncate(m->fd, (off_t)m->size) == 0)
 			fdatasync(m->fd);
 		m->failed = -rc;
-		rc = fail(rc, err, errlen, "%s: append of entry %" PRIu64 " failed: %s", m->path,
+		rc = rec_errf(rc, err, errlen, "%s: append of entry %" PRIu64 " failed: %s", m->path,
 		          m->next_seq, strerror(-rc));
 		goto out;
 	}
@@ -1033,7 +1022,7 @@ static int append_key_line(struct rec_manifest *m, char *err, size_t errlen)
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "key", "format", REC_FORMAT, "alg",
 	              rec_alg_name(m->key->alg), "pubkey", pub, "key_id", m->key->id);
 	if (!o)
-		return fail(-ENOMEM, err, errlen, "%s: out of memory", m->path);
+		return rec_errf(-ENOMEM, err, errlen, "%s: out of memory", m->path);
 	return append_obj(m, o, err, errlen);
 }
 
@@ -1043,22 +1032,22 @@ int rec_manifest_append(struct rec_manifest *m, const struct rec_entry *e, char 
 	json_t *o;
 
 	if (m->failed)
-		return fail(-EIO, err, errlen, "%s: an earlier append failed (%s); reopen it",
+		return rec_errf(-EIO, err, errlen, "%s: an earlier append failed (%s); reopen it",
 		            m->path, strerror(m->failed));
 	if ((unsigned)e->kind >= sizeof(KIND_NAMES) / sizeof(KIND_NAMES[0]))
-		return fail(-EINVAL, err, errlen, "%s: unknown entry kind %d", m->path,
+		return rec_errf(-EINVAL, err, errlen, "%s: unknown entry kind %d", m->path,
 		            (int)e->kind);
 	if (!e->file || !valid_file_name(e->file))
-		return fail(
+		return rec_errf(
 		    -EINVAL, err, errlen,
 		    "%s: file \"%s\" is not a relative name inside the manifest's directory",
 		    m->path, e->file ? shown(e->file, b) : "");
 	if (!is_hash_hex(e->sha256))
-		return fail(-EINVAL, err, errlen, "%s: %s: sha256 is not 64 lowercase hex digits",
+		return rec_errf(-EINVAL, err, errlen, "%s: %s: sha256 is not 64 lowercase hex digits",
 		            m->path, shown(e->file, b));
 	if (e->size > INT64_MAX || e->start_rtp > INT64_MAX || e->end_rtp > INT64_MAX ||
 	    e->start_wall_ns < 0 || e->end_wall_ns < e->start_wall_ns)
-		return fail(-EINVAL, err, errlen,
+		return rec_errf(-EINVAL, err, errlen,
 		            "%s: %s: size, times or RTP timestamps out of range", m->path,
 		            shown(e->file, b));
 	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I}", "kind", KIND_NAMES[e->kind],
@@ -1071,7 +1060,7 @@ int rec_manifest_append(struct rec_manifest *m, const struct rec_entry *e, char 
 		o = NULL;
 	}
 	if (!o)
-		return fail(-EINVAL, err, errlen,
+		return rec_errf(-EINVAL, err, errlen,
 		            "%s: %s: cannot encode the entry (file or note not UTF-8?)", m->path,
 		            shown(e->file, b));
 	return append_obj(m, o, err, errlen);
@@ -1089,11 +1078,11 @@ int rec_manifest_open(const char *path, struct rec_key *key, unsigned flags,
 	int rc;
 
 	if (!key->has_private)
-		return fail(-EINVAL, err, errlen, "%s: the key has no private half to sign with",
+		return rec_errf(-EINVAL, err, errlen, "%s: the key has no private half to sign with",
 		            path);
 	m = calloc(1, sizeof(*m));
 	if (!m)
-		return fail(-ENOMEM, err, errlen, "%s: out of memory", path);
+		return rec_errf(-ENOMEM, err, errlen, "%s: out of memory", path);
 	m->key = key;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	memcpy(m->head, ZERO_HASH, sizeof(m->head));
@@ -1103,23 +1092,23 @@ int rec_manifest_open(const char *path, struct rec_key *key, unsigned flags,
 	else if (errno == EEXIST)
 		m->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (m->fd < 0) {
-		rc = fail(-errno, err, errlen, "%s: %s", path, strerror(errno));
+		rc = rec_errf(-errno, err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	/* Two writers would fork the chain. */
 	if (flock(m->fd, LOCK_EX | LOCK_NB)) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		rc = fail(rc, err, errlen, "%s: %s", path,
+		rc = rec_errf(rc, err, errlen, "%s: %s", path,
 		          rc == -EBUSY ? "open for writing by another process" : strerror(-rc));
 		goto fail;
 	}
 	if (created && (rc = fsync_dir_of(path))) {
-		rc = fail(rc, err, errlen, "%s: cannot make it durable: %s", path, strerror(-rc));
+		rc = rec_errf(rc, err, errlen, "%s: cannot make it durable: %s", path, strerror(-rc));
 		goto fail;
 	}
 	rc = read_all(m->fd, &buf, &len);
 	if (rc) {
-		rc = fail(rc, err, errlen, "%s: %s", path, strerror(-rc));
+		rc = rec_errf(rc, err, errlen, "%s: %s", path, strerror(-rc));
 		goto fail;
 	}
 	w.trusted = key;
@@ -1131,7 +1120,7 @@ int rec_manifest_open(const char *path, struct rec_key *key, unsigned flags,
 		rc = walk_lines(&w, buf, len);
 	if (rc && res.reason == REC_VERIFY_TORN && (flags & REC_MANIFEST_CUT_TORN)) {
 		if (ftruncate(m->fd, (off_t)w.good_bytes) || fdatasync(m->fd)) {
-			rc = fail(-errno, err, errlen, "%s: cannot cut the torn last line: %s",
+			rc = rec_errf(-errno, err, errlen, "%s: cannot cut the torn last line: %s",
 			          path, strerror(errno));
 			goto fail;
 		}
@@ -1142,12 +1131,12 @@ int rec_manifest_open(const char *path, struct rec_key *key, unsigned flags,
 		/* err has "entry N: why"; say which file it is about. */
 		char why[256];
 		snprintf(why, sizeof(why), "%s", err ? err : "");
-		fail(rc, err, errlen, "%s: %s", path, why);
+		rec_errf(rc, err, errlen, "%s: %s", path, why);
 		goto fail;
 	}
 	/* The chain links every line to the last; its signature vouches for them all. */
 	if (w.seq && verify_hash(key, w.head, w.last_sig)) {
-		rc = fail(-EBADMSG, err, errlen, "%s: entry %" PRIu64 ": bad signature", path,
+		rc = rec_errf(-EBADMSG, err, errlen, "%s: entry %" PRIu64 ": bad signature", path,
 		          w.seq - 1);
 		goto fail;
 	}
@@ -1209,13 +1198,13 @@ int rec_manifest_verify(const char *path, const char *base_dir, const struct rec
 	if (fd < 0) {
 		rc = -errno;
 		out->reason = REC_VERIFY_IO;
-		return fail(rc, msg, msglen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, msg, msglen, "%s: %s", path, strerror(-rc));
 	}
 	rc = read_all(fd, &buf, &len);
 	close(fd);
 	if (rc) {
 		out->reason = REC_VERIFY_IO;
-		return fail(rc, msg, msglen, "%s: %s", path, strerror(-rc));
+		return rec_errf(rc, msg, msglen, "%s: %s", path, strerror(-rc));
 	}
 	if (!base_dir) {
 		dir_of(path, dir, sizeof(dir));
@@ -1236,7 +1225,7 @@ int rec_manifest_verify(const char *path, const char *base_dir, const struct rec
 		out->alg = w.vkey->alg;
 	}
 	if (!rc)
-		fail(0, msg, msglen,
+		rec_errf(0, msg, msglen,
 		     "OK: %" PRIu64 " entries (0..%" PRIu64 "), head %s, %s key %s%s", out->entries,
 		     w.seq - 1, w.head, rec_alg_name(out->alg), out->key_id,
 		     trusted ? "" : " (the manifest's own key: compare it with the site's)");

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "dataplane/rtp/h26x.h"
+#include "record/util.h"
 #include "record/journal.h"
 #include "record/out.h"
 #include "record/recorder.h"
@@ -115,21 +116,6 @@ static void say(struct rec_recorder *rr, int prio, bool alarm, const char *fmt, 
 	syslog(prio, "record: %s", msg);
 	if (alarm)
 		memcpy(rr->st.last_error, msg, sizeof(msg));
-}
-
-static int fail(int rc, char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int rc, char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -947,11 +933,11 @@ static int stream_attach(struct rec_recorder *rr, struct rec_stream *s, char *er
 	int rc;
 
 	if (mkdirat(rr->dir_fd, s->d.name, 0750) && errno != EEXIST)
-		return fail(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
+		return rec_errf(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
 		            strerror(errno));
 	s->dir_fd = openat(rr->dir_fd, s->d.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0)
-		return fail(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
+		return rec_errf(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
 		            strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s/%s", rr->c.dir, s->d.name, MANIFEST);
 	rc = rec_manifest_open(path, rr->key, REC_MANIFEST_CUT_TORN, &s->man, err, errlen);
@@ -982,16 +968,16 @@ int rec_stream_open(struct rec_recorder *rr, const struct rec_stream_desc *d,
 	int rc;
 
 	if (!name_ok(d->name))
-		return fail(-EINVAL, err, errlen, "stream name \"%s\" cannot be a directory",
+		return rec_errf(-EINVAL, err, errlen, "stream name \"%s\" cannot be a directory",
 		            d->name);
 	if (stream_find(rr, d->name))
-		return fail(-EEXIST, err, errlen, "%s is already recorded", d->name);
+		return rec_errf(-EEXIST, err, errlen, "%s is already recorded", d->name);
 	if (rr->n_streams >= rr->c.max_streams)
-		return fail(-ENOSPC, err, errlen, "%u streams are recorded already",
+		return rec_errf(-ENOSPC, err, errlen, "%u streams are recorded already",
 		            rr->n_streams);
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return rec_errf(-ENOMEM, err, errlen, "out of memory");
 	s->rr = rr;
 	s->d = *d;
 	s->dir_fd = -1;
@@ -1002,7 +988,7 @@ int rec_stream_open(struct rec_recorder *rr, const struct rec_stream_desc *d,
 		                    H26X_DEPKT_WAIT_KEYFRAME | H26X_DEPKT_INSERT_PARAMS, s->dk_mem,
 		                    H26X_DEPKT_MEM(AU_MAX))) {
 			stream_free(s);
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return rec_errf(-ENOMEM, err, errlen, "out of memory");
 		}
 	}
 	rc = stream_attach(rr, s, err, errlen);
@@ -1142,21 +1128,21 @@ int rec_recorder_new(const struct rec_config *c, struct rec_recorder **out, char
 	int rc;
 
 	if (!rr)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return rec_errf(-ENOMEM, err, errlen, "out of memory");
 	rr->c = *c;
 	rr->dir_fd = -1;
 	if (!c->segment_seconds || !c->fsync_ms || !c->buffers || !c->buffer_kb ||
 	    c->buffer_kb % 4) {
-		rc = fail(-EINVAL, err, errlen, "bad recorder settings");
+		rc = rec_errf(-EINVAL, err, errlen, "bad recorder settings");
 		goto fail;
 	}
 	if (mkdir(c->dir, 0750) && errno != EEXIST) {
-		rc = fail(-errno, err, errlen, "%s: %s", c->dir, strerror(errno));
+		rc = rec_errf(-errno, err, errlen, "%s: %s", c->dir, strerror(errno));
 		goto fail;
 	}
 	rr->dir_fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rr->dir_fd < 0) {
-		rc = fail(-errno, err, errlen, "%s: %s", c->dir, strerror(errno));
+		rc = rec_errf(-errno, err, errlen, "%s: %s", c->dir, strerror(errno));
 		goto fail;
 	}
 	rr->wall_off = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
@@ -1166,7 +1152,7 @@ int rec_recorder_new(const struct rec_config *c, struct rec_recorder **out, char
 	rc = rec_uring_init(&rr->u, c->buffers, c->buffer_kb * 1024u,
 	                    c->max_streams * 2 + 8 < 4096 ? c->max_streams * 2 + 8 : 4096);
 	if (rc) {
-		fail(rc, err, errlen, "io_uring: %s", strerror(-rc));
+		rec_errf(rc, err, errlen, "io_uring: %s", strerror(-rc));
 		goto fail;
 	}
 	rr->uring_up = true;

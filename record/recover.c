@@ -1,6 +1,7 @@
 /* Recovery at start-up of the .part files a crash left in a stream directory: torn tails cut,
  * files made durable under their final names, and the journal times behind their manifest
  * entries. The rules are in recover.h. */
+#include "record/util.h"
 #include "record/recover.h"
 
 #include <dirent.h>
@@ -44,18 +45,6 @@ struct map {
 	const uint8_t *p;
 	size_t len;
 };
-
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return rc;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 __attribute__((format(printf, 3, 4))) static void note_add(char *note, size_t cap, const char *fmt,
                                                            ...)
@@ -339,7 +328,7 @@ static int recover_one(int dir_fd, struct part *pt, struct rec_recovered *r, cha
 		if (errno == ELOOP || errno == ENXIO || errno == EISDIR)
 			return 0; /* a symlink, socket or directory: not ours */
 		rc = -errno;
-		return fail(rc, err, errlen, "%s: open: %s", part, strerror(-rc));
+		return rec_errf(rc, err, errlen, "%s: open: %s", part, strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
@@ -363,7 +352,7 @@ static int recover_one(int dir_fd, struct part *pt, struct rec_recovered *r, cha
 		close(fd);
 		if (unlinkat(dir_fd, part, 0) < 0 || fsync(dir_fd) < 0) {
 			rc = -errno;
-			return fail(rc, err, errlen, "%s: remove: %s", part, strerror(-rc));
+			return rec_errf(rc, err, errlen, "%s: remove: %s", part, strerror(-rc));
 		}
 		return 0;
 	}
@@ -432,7 +421,7 @@ out_err:
 	unmap(&m);
 	if (fd >= 0)
 		close(fd);
-	return fail(rc, err, errlen, "%s: %s: %s", part, what, strerror(-rc));
+	return rec_errf(rc, err, errlen, "%s: %s: %s", part, what, strerror(-rc));
 }
 
 /* --- the directory ---------------------------------------------------------------------------- */
@@ -470,7 +459,7 @@ static int list_parts(int dir_fd, struct part **out, size_t *count, char *err, s
 		rc = -errno;
 		if (fd >= 0)
 			close(fd);
-		return fail(rc, err, errlen, "cannot read the stream directory: %s", strerror(-rc));
+		return rec_errf(rc, err, errlen, "cannot read the stream directory: %s", strerror(-rc));
 	}
 	while ((errno = 0, de = readdir(d))) {
 		size_t len = strlen(de->d_name), flen;
@@ -486,14 +475,14 @@ static int list_parts(int dir_fd, struct part **out, size_t *count, char *err, s
 		else
 			continue;
 		if (flen + NAME_RESERVE >= sizeof(parts->name)) {
-			rc = fail(-ENAMETOOLONG, err, errlen, "%s: name too long", de->d_name);
+			rc = rec_errf(-ENAMETOOLONG, err, errlen, "%s: name too long", de->d_name);
 			break;
 		}
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
 			struct part *np = realloc(parts, ncap * sizeof(*np));
 			if (!np) {
-				rc = fail(-ENOMEM, err, errlen, "out of memory");
+				rc = rec_errf(-ENOMEM, err, errlen, "out of memory");
 				break;
 			}
 			parts = np;
@@ -506,7 +495,7 @@ static int list_parts(int dir_fd, struct part **out, size_t *count, char *err, s
 		n++;
 	}
 	if (!rc && errno)
-		rc = fail(-errno, err, errlen, "cannot read the stream directory: %s",
+		rc = rec_errf(-errno, err, errlen, "cannot read the stream directory: %s",
 		          strerror(errno));
 	closedir(d);
 	if (rc) {
@@ -566,7 +555,7 @@ int rec_recover_dir(int dir_fd, rec_recover_cb cb, void *arg, char *err, size_t 
 		}
 		rc = cb ? cb(arg, &r) : 0;
 		if (rc < 0) {
-			fail(rc, err, errlen, "%s: recovered, but the callback failed: %s", r.file,
+			rec_errf(rc, err, errlen, "%s: recovered, but the callback failed: %s", r.file,
 			     strerror(-rc));
 			break;
 		}

@@ -43,6 +43,12 @@ bad_config no-prefix 2 "[dataplane] ip: '198.18.0.1' is not ADDRESS/PREFIX (IPv4
 bad_config two-v4 2 "[dataplane] ip: more than one address of a family in '198.18.0.1/24, 198.18.0.2/24'" \
 	'[dataplane]\nip = 198.18.0.1/24, 198.18.0.2/24\n'
 bad_config syntax 2 "syntax error" '[dataplane]\nthis line has no equals sign\n'
+bad_config bad-size 3 "[record] reserve: '5X' is not a size (bytes, or with K, M, G, T)" \
+	'[record]\nretention_size = 500G\nreserve = 5X\n'
+bad_config bad-age 2 "[record] retention_age: '3w' is not an age (seconds, or with s, m, h, d)" \
+	'[record]\nretention_age = 3w\n'
+bad_config bad-alg 2 "[record] alg: 'rsa' is not ed25519 or sm2-sm3" '[record]\nalg = rsa\n'
+bad_config fsync-range 2 "[record] fsync_ms: 1 is out of range 10..60000" '[record]\nfsync_ms = 1\n'
 
 printf '[dataplane]\nip = 198.18.0.1/24, 2001:2::1/64\ngateway = 198.18.0.254\n' >"$work/dual.conf"
 out=$("$caasd" --check -c "$work/dual.conf" 2>&1)
