@@ -319,10 +319,14 @@ print("record: trial %s: caasd %.1f MB/s, recorder %.2f CPU-s (%.2f /GiB), caasd
 PY
 done
 
-python3 - "$work" "$trials" "$n" "$secs" "$clip" "$fs" "$(ffmpeg -version | head -n 1 | awk '{print $3}')" <<'PY'
+fps=$(ffprobe -v error -select_streams v:0 -show_entries stream=r_frame_rate -of csv=p=0 "$clip")
+python3 - "$work" "$trials" "$n" "$secs" "$clip" "$fs" "$(ffmpeg -version | head -n 1 | awk '{print $3}')" \
+	"$fps" <<'PY'
 import json, statistics, sys
+from fractions import Fraction
 w, trials, n, secs, clip, fs, ffv = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
                                      float(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7])
+frames = round(n * secs * float(Fraction(sys.argv[8])))
 runs = [{"caasd": json.load(open("%s/caasd-%d.json" % (w, t))),
          "ffmpeg": json.load(open("%s/ffmpeg-%d.json" % (w, t)))} for t in range(trials)]
 for r in runs:
@@ -349,7 +353,11 @@ print(json.dumps({
         "ratio_caasd_total_cpu_per_gib_written":
             med([r["ratio_caasd_total_cpu_per_gib_written"] for r in runs]),
     },
+    "aim": "recorder CPU per GiB written at most 1/3 of FFmpeg's",
+    "aim_met": med([r["ratio_cpu_per_gib_written"] for r in runs]) <= 1 / 3,
     "caasd_without_drops": a_clean,
+    "frames_sent": frames,
+    "all_frames_written": all(r[s]["ts_frames"] == frames for r in runs for s in ("caasd", "ffmpeg")),
     "runs": runs,
 }))
 PY

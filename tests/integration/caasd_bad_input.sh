@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# caasd against bad input, while a good H.264 stream (FFmpeg camera, 10 s 720p30) flows to an
+# caasd against bad input, while a good H.264 stream (FFmpeg camera, 16 s 720p30) flows to an
 # FFmpeg expert:
 #   (a) RTP and RTCP to the device's ports from an address the device does not accept
 #       (198.18.0.9, a second address on the camera's link): dropped, counted in
@@ -116,7 +116,7 @@ EOF
 }
 
 caas_setup
-file=$(clip h264-720p-10s h264 10) || bail "encode the 10 s test clip"
+file=$(clip h264-720p-16s h264 16) || bail "encode the 16 s test clip"
 caasd_start || bail "caasd starts in $LAB-dut and answers on its control socket"
 ffmpeg -nostdin -v error -i "$file" -fps_mode passthrough -f framemd5 "$work/ref.md5"
 frames=$(md5_frames "$work/ref.md5")

@@ -7,7 +7,8 @@
 # the journal lost no more than fsync_ms (+ 150 ms of slack for scheduling on this shared box)
 # before the kill; `caasctl record verify` says OK for both streams, then fails naming the file
 # when one byte of a sealed segment is flipped, and the entry when a manifest line is deleted;
-# `record export` writes a pcap tcpdump reads and an MP4 ffprobe counts frames in.
+# `record export` writes a pcap tcpdump reads (and caas-replay replays into caasd packet for
+# packet) and an MP4 ffprobe counts frames in.
 set -uo pipefail
 # shellcheck source=tests/integration/caasd_lib.sh
 . "$(dirname "$0")/caasd_lib.sh"
@@ -120,6 +121,33 @@ check "tcpdump reads the pcap: $npk packets" "$npk" -gt 1000
 lost=$(calc "($t_kill - ${last:-0}) * 1000")
 check "journal lost $lost ms before the kill (<= $FSYNC_MS + 150)" \
 	"$(is "$lost <= $FSYNC_MS + 150")" = 1
+# The journal replays: its pcap through caas-replay into a new device gives the same packets
+# (caas-replay sends each sequence number once; the journal keeps every copy that arrived).
+nrtp=$(python3 - "$work/h264.pcap" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, seen = 24, set()
+while off + 16 <= len(d):
+    n = struct.unpack_from("<I", d, off + 8)[0]
+    p = d[off + 16:off + 16 + n]
+    off += 16 + n
+    ihl = (p[0] & 15) * 4
+    dport = struct.unpack_from("!H", p, ihl + 2)[0]
+    rtp = p[ihl + 8:]
+    if dport == 5004 and len(rtp) >= 12 and not 200 <= rtp[1] <= 206:
+        seen.add((struct.unpack_from("!H", rtp, 2)[0], struct.unpack_from("!I", rtp, 8)[0]))
+print(len(seen))
+EOF
+)
+ctl device add replayed --port 5020 --codec h264 --pt 96 --record no >/dev/null
+inns cam ping -c 1 -W 2 "$DUT_IP" >/dev/null 2>&1
+inns cam "$root/build/caas-replay" send --to "$DUT_IP:5020" --input "$work/h264.pcap" \
+	--speed 4 --quiet --report "$work/replay.json" >"$work/replay.out" 2>&1
+check "caas-replay sends the exported pcap (status $?)" $? = 0
+sleep 0.3
+got=$(ctlj packets stream show replayed)
+check "the replayed journal arrives whole ($got of $nrtp distinct RTP packets)" \
+	"${got:-0}" = "$nrtp"
 ctl record export cam-h265 -o "$work/h265.mp4" >"$work/export.out" 2>&1
 check "record export to MP4 ($(cat "$work/export.out"))" $? = 0
 mp4=$(ffprobe -v error -count_frames -select_streams v:0 \
