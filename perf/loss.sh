@@ -15,7 +15,7 @@ make_clip h264 "$clip" 10
 declare -A res
 for nack in false true; do
 	"$lab" up >/dev/null
-	caasd_up "s|^nack = .*|nack = $nack|"
+	caasd_up "s|^nack = .*|nack = $nack|" 's|^enabled = .*|enabled = false|' # no recording
 	devices "$n"
 	"$lab" exec cam ping -c 1 -W 2 $DUT >/dev/null
 	read -r _ _ _ _ pkts <<<"$(load "$n" "--profile $profile")"

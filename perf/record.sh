@@ -34,13 +34,17 @@ if [ ! -s "$clip" ]; then
 	mv "$clip.tmp.mp4" "$clip"
 fi
 
-# Everything we start is ended at exit, whatever happened: FFmpeg and the sender by their ids,
+# Everything we start is ended at exit, whatever happened: FFmpeg (its /usr/bin/time) by id,
 # caasd, the lab's namespaces (lab.sh down also ends what is left in them), the outputs.
 BG_PIDS=()
 outdirs=()
 cleanup() {
-	local pid
+	local pid rc=$?
 	trap - EXIT INT TERM
+	if [ "$rc" != 0 ] && [ -s "$work/caasd.log" ]; then
+		echo "record: exit status $rc; caasd's last messages:" >&2
+		tail -n 20 "$work/caasd.log" >&2
+	fi
 	for pid in "${BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 	[ -n "${RELAY_PID:-}" ] && kill "$RELAY_PID" 2>/dev/null
 	for pid in "${BG_PIDS[@]}" ${RELAY_PID:+"$RELAY_PID"}; do wait "$pid" 2>/dev/null || true; done
@@ -65,6 +69,8 @@ def ticks(path):
     f = s.rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])  # fields 14 and 15: utime, stime
 threads = {}
+if pid != "0" and not os.path.isdir("/proc/%s/task" % pid):
+    sys.exit("record: process %s is gone" % pid)
 if pid != "0":
     for tid in os.listdir("/proc/%s/task" % pid):
         t = ticks("/proc/%s/task/%s/stat" % (pid, tid))
@@ -123,6 +129,7 @@ caasd_trial() {
 	sleep 3
 	snap "$RELAY_PID" "$work/a-snap0.json"
 	send "$work/a-send"
+	kill -0 "$RELAY_PID" 2>/dev/null || { echo "record: caasd ended while recording" >&2; return 1; }
 	sleep 1 # the ring drains (the recorder keeps up in well under a second, or drops count)
 	"${CTL[@]}" --json record list >"$work/a-list.json"
 	# Stopping seals each stream's open chunk (fsync, rename, signed manifest line): the work
@@ -141,6 +148,7 @@ caasd_trial() {
 	read -r _ dec0 <<<"$(DECODE=1 ts_frames "${seg0[@]}")"
 	verify=$("$root/build/caasctl" record verify "$rec/cam0" >"$work/a-verify.txt" 2>&1 && echo true || echo false)
 	nfiles=$(find "$rec" -type f | wc -l)
+	find "$rec" -type f -printf '%f %s\n' >"$work/a-files.txt"
 	python3 - "$work" "$hz" "$secs" "$n" "$du_b0" "$du_b1" "$ts_pk" "$dec0" "$verify" "$nfiles" \
 		>"$work/caasd-$t.json" <<'PY'
 import json, sys
@@ -175,6 +183,10 @@ print(json.dumps({
     "bytes_written": nbytes,
     "bytes_written_counter": st1["bytes_written"] - st0["bytes_written"],
     "files": nfiles,
+    "bytes_by_kind": {k: sum(int(l.split()[1]) for l in open(w + "/a-files.txt")
+                             if l.split()[0].split(".")[-1] in exts)
+                      for k, exts in (("journal", ("jnl",)), ("segments", ("ts",)),
+                                      ("manifests_keys", ("jsonl", "pem")))},
     "mb_per_s": round(nbytes / secs / 1e6, 2),
     "recorder_thread_cpu_s": sec(groups.get("recorder", 0)),
     "recorder_cpu_s": round(rec_cpu, 3),
@@ -230,6 +242,13 @@ ffmpeg_trial() {
 	done
 	"$lab" exec cam ping -c 1 -W 2 $DUT >/dev/null
 	sleep 0.5 # startup done: FFmpeg waits for its first packet
+	for ((i = 0; i < n; i++)); do
+		if [ -z "${pids[i]}" ] || ! kill -0 "${pids[i]}" 2>/dev/null; then
+			echo "record: the FFmpeg for cam$i ended before the cameras started:" >&2
+			cat "$out/cam$i.err" >&2
+			return 1
+		fi
+	done
 	for ((i = 0; i < n; i++)); do snap "${pids[i]:-0}" "$work/b-start-$i.json"; done
 	snap 0 "$work/b-snap0.json"
 	send "$work/b-send"

@@ -123,12 +123,16 @@ int rec_out_flush(struct rec_out *o)
 		return -EBADF;
 	if (out_err(o))
 		return o->err;
+	/* Nothing new, but a tail that no padded write has covered yet (its last one waited for
+	 * an earlier padded write): write it now. */
+	if (!b && o->f->tail_len && !o->f->tail_inflight)
+		b = rec_buf_get(o->u, o->f);
 	if (!b)
 		return 0;
 	o->cur = NULL;
 	/* On an O_DIRECT file this writes the aligned head and carries the rest to the next
-	 * buffer; a buffer holding nothing but a carried tail just goes back to the pool. */
-	ret = rec_file_write(o->u, o->f, b);
+	 * buffer, but also writes that rest zero-padded, so that a sync covers it. */
+	ret = rec_file_write_padded(o->u, o->f, b);
 	return ret < 0 ? fail(o, ret) : 0;
 }
 

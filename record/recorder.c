@@ -802,6 +802,7 @@ static uint32_t last_chunk(int dir_fd, const char *name)
 			close(fd);
 		return 0;
 	}
+	rewinddir(d); /* the duplicate shares the offset of dir_fd, which others have read */
 	while ((de = readdir(d))) {
 		unsigned long n;
 		char *end;
@@ -1095,6 +1096,7 @@ static void recover_all(struct rec_recorder *rr)
 			close(fd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct rec_stream *s;
 		char err[256];

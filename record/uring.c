@@ -92,6 +92,7 @@ static void buf_free(struct rec_uring *u, struct rec_buf *b)
 {
 	b->file = NULL;
 	b->len = 0;
+	b->padded = false;
 	b->next_free = u->free_list;
 	u->free_list = b;
 	u->nbufs_free++;
@@ -170,6 +171,36 @@ static int queue_sync(struct rec_uring *u, struct rec_file *f)
 	return 0;
 }
 
+static int file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b, bool pad);
+
+/* The padded write is done: the writes that wait for it (they rewrite its last block) may go. */
+static void release_held(struct rec_uring *u, struct rec_file *f)
+{
+	f->tail_inflight = false;
+	while (f->held) {
+		struct rec_buf *b = f->held;
+
+		f->held = b->next_free;
+		b->next_free = NULL;
+		if (queue_write(u, b) < 0) {
+			file_fail(u, f, -EBUSY);
+			f->inflight--;
+			buf_free(u, b);
+		}
+	}
+	f->held_last = NULL;
+	/* A sync asked for meanwhile must also cover what was held, and the tail after it. */
+	if (f->resync && !f->err) {
+		struct rec_buf *b = f->direct && f->tail_len ? rec_buf_get(u, f) : NULL;
+
+		f->resync = false;
+		if (b)
+			file_write(u, f, b, true);
+		if (queue_sync(u, f) < 0)
+			file_fail(u, f, -EBUSY);
+	}
+}
+
 static void complete(struct rec_uring *u, uint64_t ud, int res)
 {
 	if (ud & UD_SYNC) {
@@ -195,8 +226,11 @@ static void complete(struct rec_uring *u, uint64_t ud, int res)
 
 	u->st.writes++;
 	if (res > 0) {
-		u->st.bytes_written += (unsigned)res;
-		f->bytes_written += (unsigned)res;
+		/* Bytes of content; a padded tail counts once its real write is done. */
+		uint32_t n = (unsigned)res < b->credit ? (unsigned)res : b->credit;
+		b->credit -= n;
+		u->st.bytes_written += n;
+		f->bytes_written += n;
 	}
 	if (res > 0 && (unsigned)res < b->wlen && !f->err) {
 		/* Short write (e.g. the disk filled up mid-way): retry the rest, which then
@@ -213,6 +247,8 @@ static void complete(struct rec_uring *u, uint64_t ud, int res)
 	if (res < 0)
 		file_fail(u, f, res);
 	f->inflight--;
+	if (b->padded)
+		release_held(u, f);
 	buf_free(u, b);
 }
 
@@ -356,9 +392,9 @@ void rec_buf_put(struct rec_uring *u, struct rec_buf *b)
 	buf_free(u, b);
 }
 
-int rec_file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b)
+static int file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b, bool pad)
 {
-	uint32_t wlen = b->len;
+	uint32_t wlen = b->len, io_len;
 	int ret;
 
 	if (f->err) {
@@ -371,13 +407,35 @@ int rec_file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b)
 		f->tail_len = b->len - wlen;
 		memcpy(f->tail, b->data + wlen, f->tail_len);
 	}
-	if (!wlen) {
+	/* Padded: the tail goes out too, zero-filled to a block, so a sync covers it. The file's
+	 * offset still ends before it: the next write rewrites that block with the real bytes,
+	 * once this one is done (until then later writes are held). */
+	b->padded = pad && f->tail_len && !f->tail_inflight;
+	io_len = wlen;
+	if (b->padded) {
+		io_len = wlen + f->dio_align;
+		memset(b->data + b->len, 0, io_len - b->len);
+	}
+	if (!io_len) {
 		buf_free(u, b);
 		return 0;
 	}
 	b->woff = 0;
-	b->wlen = wlen;
+	b->wlen = io_len;
+	b->credit = wlen;
 	b->foff = f->off;
+	if (f->tail_inflight) {
+		/* Its first block is the one the tail copy is writing: after it, in order. */
+		b->next_free = NULL;
+		if (f->held_last)
+			f->held_last->next_free = b;
+		else
+			f->held = b;
+		f->held_last = b;
+		f->off += wlen;
+		f->inflight++;
+		return 0;
+	}
 	ret = queue_write(u, b);
 	if (ret < 0) {
 		/* Nothing was queued, but the stream lost these bytes: the file is no longer
@@ -388,13 +446,27 @@ int rec_file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b)
 	}
 	f->off += wlen;
 	f->inflight++;
+	if (b->padded)
+		f->tail_inflight = true;
 	return 0;
+}
+
+int rec_file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b)
+{
+	return file_write(u, f, b, false);
+}
+
+int rec_file_write_padded(struct rec_uring *u, struct rec_file *f, struct rec_buf *b)
+{
+	return file_write(u, f, b, true);
 }
 
 int rec_file_sync(struct rec_uring *u, struct rec_file *f)
 {
 	if (f->err)
 		return f->err;
+	if (f->held)
+		f->resync = true; /* they are not in the kernel yet: sync again once they are */
 	return queue_sync(u, f);
 }
 

@@ -23,10 +23,11 @@
  * O_DIRECT files only take whole blocks of the file system's DIO alignment. rec_file_write()
  * writes the aligned head of b and keeps the tail (fewer than dio_align bytes) in the file;
  * the next rec_buf_get() for that file starts with it, so the caller's bytes stay contiguous.
- * At seal the tail is written as one zero-padded block and the file is truncated to its real
- * length (a crash between the two leaves zeros after the last record, which the journal reader
- * treats as a torn tail). Until then the tail is in memory only: an fdatasync covers every
- * whole block, so pass full buffers where possible.
+ * rec_file_write_padded() also writes the tail, zero-padded to a block, so that the next
+ * rec_file_sync() covers every byte given so far; writes from the tail's offset on wait in the
+ * file until it is done (then they overwrite its block with the real bytes). At seal the tail is
+ * written as one zero-padded block and the file is truncated to its real length. A crash
+ * leaves zeros after the last whole record or packet, which recovery treats as a torn tail.
  */
 
 struct rec_uring;
@@ -44,7 +45,9 @@ struct rec_buf {
 	uint32_t woff; /* where they start in data */
 	uint64_t foff; /* file offset of data[woff] */
 	struct rec_file *file;
-	struct rec_buf *next_free;
+	struct rec_buf *next_free; /* also the file's list of held writes */
+	bool padded;               /* its write carries the file's tail, zero-padded to a block */
+	uint32_t credit;           /* bytes of content the write adds to the file */
 };
 
 struct rec_uring_stats {
@@ -68,6 +71,9 @@ struct rec_file {
 	uint32_t inflight;           /* writes and syncs queued or in the kernel */
 	uint32_t unsubmitted_writes; /* queued writes not yet handed to the kernel */
 	int err;                     /* first error, negative errno; 0 while healthy */
+	bool tail_inflight;          /* a padded write of the tail at off is in flight */
+	struct rec_buf *held, *held_last; /* writes from off on, queued once that is done */
+	bool resync; /* a sync was asked for while the tail copy was in flight: again after it */
 	uint64_t bytes_written;
 	uint64_t errors;
 	uint64_t syncs;
@@ -119,10 +125,15 @@ void rec_buf_put(struct rec_uring *u, struct rec_buf *b);
  */
 int rec_file_write(struct rec_uring *u, struct rec_file *f, struct rec_buf *b);
 
+/* rec_file_write(), and on an O_DIRECT file the unaligned tail too, zero-padded (see above):
+ * what to call before a sync. */
+int rec_file_write_padded(struct rec_uring *u, struct rec_file *f, struct rec_buf *b);
+
 /*
  * Queue an fdatasync of f, linked after f's newest queued write when all of f's outstanding
  * writes are still in this batch, else drained behind everything submitted before it, so it
- * covers every write queued before it. Returns 0, f->err, or -EBUSY (submission queue full).
+ * covers every write queued before it (and, asked for while a padded write is in flight, again
+ * after the writes that wait for it). Returns 0, f->err, or -EBUSY (submission queue full).
  */
 int rec_file_sync(struct rec_uring *u, struct rec_file *f);
 

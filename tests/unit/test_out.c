@@ -195,7 +195,9 @@ static void roundtrip(const char *base)
 	seal_and_check(&o, d.fd, "rt.bin", want, total);
 	assert_int_equal(u.st.errors, 0);
 	assert_int_equal(u.st.bytes_written, total);
-	assert_int_equal(u.st.syncs, syncs);
+	/* at least one per request: a sync asked for while a tail copy was being written is
+	 * repeated after it, to cover what waited for it */
+	assert_true(u.st.syncs >= syncs);
 	assert_int_equal(u.nbufs_free, u.nbufs);
 	rec_out_abort(&o); /* no-op once sealed */
 	rec_uring_exit(&u);
@@ -329,7 +331,7 @@ static void sync_durable(const char *base)
 	struct rec_out o;
 	struct tdir d;
 	char err[128];
-	size_t off = 0, got_len, expect;
+	size_t off = 0, got_len, expect = 0, align;
 
 	assert_non_null(want);
 	rng_state = 0xa4093822299f31d0ull;
@@ -354,12 +356,16 @@ static void sync_durable(const char *base)
 		assert_int_equal(u.st.syncs, syncs + 1);
 		got = read_all(d.fd, "s.bin.part", &got_len);
 		assert_non_null(got);
-		expect = o.f->direct ? off & ~(size_t)(o.f->dio_align - 1) : off;
+		/* Every byte appended is on disk after the sync; an O_DIRECT file ends in a
+		 * zero-padded copy of its last partial block. */
+		align = o.f->direct ? o.f->dio_align : 1;
+		expect = (off + align - 1) / align * align;
 		print_message("%s: %zu appended, %zu in the .part (%s)\n", base, off, got_len,
 		              o.f->direct ? "O_DIRECT" : "buffered");
 		assert_int_equal(got_len, expect);
-		assert_true(off - got_len < o.f->dio_align || (!o.f->direct && off == got_len));
-		assert_memory_equal(got, want, got_len);
+		assert_memory_equal(got, want, off);
+		for (size_t i = off; i < got_len; i++)
+			assert_int_equal(got[i], 0);
 		free(got);
 	}
 	/* Aborted: the .part stays, and holds what was appended. */
@@ -368,7 +374,7 @@ static void sync_durable(const char *base)
 	got = read_all(d.fd, "s.bin.part", &got_len);
 	assert_non_null(got);
 	assert_int_equal(got_len, expect);
-	assert_memory_equal(got, want, got_len);
+	assert_memory_equal(got, want, off);
 	free(got);
 	assert_int_equal(faccessat(d.fd, "s.bin", F_OK, 0), -1);
 	rec_uring_exit(&u);

@@ -127,9 +127,11 @@ static void roundtrip(const char *base, bool expect_direct_known, bool expect_di
 	assert_true(syncs_asked > 0);
 	uint64_t syncs_before = u.st.syncs;
 	assert_int_equal(rec_file_seal(&u, f), 0);
-	/* Every sync asked for completed, counted, before or during the seal's wait. */
-	assert_int_equal(u.st.syncs, syncs_asked);
-	assert_true(syncs_before <= syncs_asked);
+	/* Every sync asked for completed, counted, before or during the seal's wait; one asked
+	 * for while an O_DIRECT tail copy was in flight is repeated after it. */
+	assert_true(u.st.syncs >= syncs_asked);
+	assert_true(u.st.syncs <= 2 * syncs_asked);
+	assert_true(syncs_before <= u.st.syncs);
 	assert_int_equal(u.st.errors, 0);
 	assert_int_equal(u.st.bytes_written, TOTAL);
 	assert_int_equal(u.nbufs_free, u.nbufs);
