@@ -68,6 +68,17 @@ static size_t bufs_needed(const struct rec_out *o, size_t len)
 	return 1 + (len - first + cap - 1) / cap;
 }
 
+/* SHA-256 of a buffer's new bytes, when it leaves for the disk: one large update rather than one
+ * per append. */
+static int hash_buf(struct rec_out *o, const struct rec_buf *b)
+{
+	if (b->len > o->cur_hashed &&
+	    !EVP_DigestUpdate(o->sha, b->data + o->cur_hashed, b->len - o->cur_hashed))
+		return -EIO;
+	o->cur_hashed = 0;
+	return 0;
+}
+
 int rec_out_append(struct rec_out *o, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -82,8 +93,6 @@ int rec_out_append(struct rec_out *o, const void *data, size_t len)
 		o->refused++;
 		return -ENOBUFS;
 	}
-	if (!EVP_DigestUpdate(o->sha, data, len))
-		return fail(o, -EIO);
 	o->size += len;
 	while (len) {
 		struct rec_buf *b = o->cur;
@@ -96,6 +105,7 @@ int rec_out_append(struct rec_out *o, const void *data, size_t len)
 			b = o->cur = rec_buf_get(o->u, o->f);
 			if (!b)
 				return fail(o, -ENOBUFS);
+			o->cur_hashed = b->len; /* the carried tail was hashed in its own buffer */
 		}
 		n = b->cap - b->len;
 		if (n > len)
@@ -106,6 +116,8 @@ int rec_out_append(struct rec_out *o, const void *data, size_t len)
 		len -= n;
 		if (b->len == b->cap) {
 			o->cur = NULL;
+			if (hash_buf(o, b))
+				return fail(o, -EIO);
 			ret = rec_file_write(o->u, o->f, b);
 			if (ret < 0)
 				return fail(o, ret);
@@ -125,11 +137,15 @@ int rec_out_flush(struct rec_out *o)
 		return o->err;
 	/* Nothing new, but a tail that no padded write has covered yet (its last one waited for
 	 * an earlier padded write): write it now. */
-	if (!b && o->f->tail_len && !o->f->tail_inflight)
+	if (!b && o->f->tail_len && !o->f->tail_inflight) {
 		b = rec_buf_get(o->u, o->f);
+		o->cur_hashed = b ? b->len : 0;
+	}
 	if (!b)
 		return 0;
 	o->cur = NULL;
+	if (hash_buf(o, b))
+		return fail(o, -EIO);
 	/* On an O_DIRECT file this writes the aligned head and carries the rest to the next
 	 * buffer, but also writes that rest zero-padded, so that a sync covers it. */
 	ret = rec_file_write_padded(o->u, o->f, b);

@@ -29,7 +29,8 @@ struct rec_out {
 	struct rec_uring *u;
 	struct rec_file *f;
 	struct rec_buf *cur; /* staging buffer being filled, NULL when none */
-	EVP_MD_CTX *sha;     /* SHA-256 of every byte appended */
+	EVP_MD_CTX *sha;     /* SHA-256 of every byte appended, as buffers leave */
+	uint32_t cur_hashed; /* bytes at the start of cur already hashed (a carried tail) */
 	uint64_t size;       /* bytes appended */
 	uint64_t refused;    /* appends refused for want of a staging buffer (-ENOBUFS) */
 	int err;             /* first error, negative errno */
