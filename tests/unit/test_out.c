@@ -19,6 +19,7 @@
 
 #include "record/out.h"
 #include "record/uring.h"
+#include "tfile.h"
 
 #define BUFSZ (64u << 10)
 
@@ -37,66 +38,6 @@ static void fill_random(uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(rng() >> 56);
-}
-
-struct tdir {
-	char path[64];
-	int fd;
-};
-
-static int tdir_make(struct tdir *d, const char *base)
-{
-	snprintf(d->path, sizeof(d->path), "%s/test_out.XXXXXX", base);
-	if (!mkdtemp(d->path))
-		return -errno;
-	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return d->fd < 0 ? -errno : 0;
-}
-
-static void tdir_rm(struct tdir *d)
-{
-	char cmd[128];
-
-	close(d->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", d->path);
-}
-
-static uint8_t *read_all(int dir_fd, const char *name, size_t *len)
-{
-	int fd = openat(dir_fd, name, O_RDONLY);
-	struct stat st;
-	uint8_t *p;
-
-	*len = 0;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return NULL;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	while (p && *len < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + *len, (size_t)st.st_size - *len);
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return p;
-}
-
-/* An independent SHA-256 of p[0..n), as lowercase hex. */
-static void sha256_hex(const uint8_t *p, size_t n, char out[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	assert_int_equal(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL), 1);
-	assert_int_equal(len, 32);
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Reap until every buffer is back in the pool and f (when given) has nothing in flight; gives
@@ -125,7 +66,7 @@ static void seal_and_check(struct rec_out *o, int dir_fd, const char *name, cons
 	assert_null(o->f);
 	assert_int_equal(size, n);
 	assert_int_equal(strlen(hex), 64);
-	got = read_all(dir_fd, name, &got_len);
+	got = tfile_read(dir_fd, name, &got_len);
 	assert_non_null(got);
 	assert_int_equal(got_len, n);
 	assert_memory_equal(got, want, n);
@@ -201,7 +142,7 @@ static void roundtrip(const char *base)
 	assert_int_equal(u.nbufs_free, u.nbufs);
 	rec_out_abort(&o); /* no-op once sealed */
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 	free(want);
 }
 
@@ -303,7 +244,7 @@ static void enobufs(const char *base)
 	assert_int_equal(u.st.errors, 0);
 	assert_int_equal(u.nbufs_free, u.nbufs);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 	free(src);
 	free(want);
 }
@@ -354,7 +295,7 @@ static void sync_durable(const char *base)
 		assert_int_equal(rec_out_sync(&o), 0);
 		drain(&u, o.f);
 		assert_int_equal(u.st.syncs, syncs + 1);
-		got = read_all(d.fd, "s.bin.part", &got_len);
+		got = tfile_read(d.fd, "s.bin.part", &got_len);
 		assert_non_null(got);
 		/* Every byte appended is on disk after the sync; an O_DIRECT file ends in a
 		 * zero-padded copy of its last partial block. */
@@ -371,14 +312,14 @@ static void sync_durable(const char *base)
 	/* Aborted: the .part stays, and holds what was appended. */
 	rec_out_abort(&o);
 	assert_null(o.f);
-	got = read_all(d.fd, "s.bin.part", &got_len);
+	got = tfile_read(d.fd, "s.bin.part", &got_len);
 	assert_non_null(got);
 	assert_int_equal(got_len, expect);
 	assert_memory_equal(got, want, off);
 	free(got);
 	assert_int_equal(faccessat(d.fd, "s.bin", F_OK, 0), -1);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 	free(want);
 }
 
@@ -439,7 +380,7 @@ static void test_write_error(void **state)
 	assert_int_equal(faccessat(d.fd, "big", F_OK, 0), -1);
 	assert_int_equal(u.nbufs_free, u.nbufs);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 	free(chunk);
 }
 
@@ -473,7 +414,7 @@ static void test_empty_and_exists(void **state)
 	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_int_equal(size, 3);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 int main(void)

@@ -23,6 +23,7 @@
 
 #include "record/segment.h"
 #include "record/uring.h"
+#include "tfile.h"
 
 #define W        320
 #define H        240
@@ -201,53 +202,6 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-struct tdir {
-	char path[64];
-	int fd;
-};
-
-static void tdir_make(struct tdir *d, const char *base)
-{
-	snprintf(d->path, sizeof(d->path), "%s/test_segment.XXXXXX", base);
-	assert_non_null(mkdtemp(d->path));
-	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(d->fd >= 0);
-}
-
-static void tdir_rm(struct tdir *d)
-{
-	char cmd[128];
-
-	close(d->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", d->path);
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	uint8_t *p;
-
-	*len = 0;
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return NULL;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	while (p && *len < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + *len, (size_t)st.st_size - *len);
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return p;
-}
-
 static void write_file(const char *path, const uint8_t *p, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -290,16 +244,6 @@ static void probe(const char *path, bool video, struct probe *p)
 		       &p->frames);
 	snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -i '%s' -f null -", path);
 	p->dec_status = run(cmd, out, p->dec_err);
-}
-
-static void sha256_hex(const uint8_t *p, size_t n, char out[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	assert_int_equal(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL), 1);
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Reap until the ring has every buffer back and at least syncs fdatasyncs completed; gives up
@@ -381,7 +325,7 @@ static void whole_clip(const char *base, const struct clip *c, enum rec_seg_code
 		p.channels = 2;
 	}
 	av_warnings = 0;
-	tdir_make(&d, base);
+	assert_int_equal(tdir_make(&d, base), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "seg.ts", &p, &s, err, sizeof(err)), 0);
 	feed(s, &u, c, 0, c->n, NULL);
@@ -393,7 +337,7 @@ static void whole_clip(const char *base, const struct clip *c, enum rec_seg_code
 	assert_int_equal(u.st.errors, 0);
 
 	snprintf(path, sizeof(path), "%s/seg.ts", d.path);
-	file = read_all(path, &len);
+	file = tfile_read(AT_FDCWD, path, &len);
 	assert_non_null(file);
 	assert_int_equal(len, size);
 	sha256_hex(file, len, indep);
@@ -429,7 +373,7 @@ static void whole_clip(const char *base, const struct clip *c, enum rec_seg_code
 	assert_int_equal(pr.dec_status, 0);
 	assert_string_equal(pr.dec_err, "");
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 static void test_h264_tmp(void **state)
@@ -474,7 +418,7 @@ static void test_timestamps(void **state)
 	long first = -1, last = -1, n = 0;
 
 	(void)state;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "ts.ts", &p, &s, err, sizeof(err)), 0);
 	feed(s, &u, &h264, 0, h264.n, NULL);
@@ -496,7 +440,7 @@ static void test_timestamps(void **state)
 	assert_int_equal(first, LEAD_90K);
 	assert_int_equal(last, LEAD_90K + (NFRAMES - 1) * PTS_STEP);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* A stream with B-frames, in decode order with its own presentation times, as an RTP camera
@@ -518,7 +462,7 @@ static void test_bframes(void **state)
 		backwards += h264b.au[i].pts < h264b.au[i - 1].pts;
 	assert_true(backwards > 10); /* the clip really has reordered frames */
 	av_warnings = 0;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "b.ts", &p, &s, err, sizeof(err)), 0);
 	for (size_t i = 0; i < h264b.n; i++)
@@ -534,7 +478,7 @@ static void test_bframes(void **state)
 	assert_int_equal(pr.dec_status, 0);
 	assert_string_equal(pr.dec_err, "");
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 static void cut(const uint8_t *file, size_t len, const char *path)
@@ -578,13 +522,13 @@ static void test_prefixes(void **state)
 	size_t len;
 
 	(void)state;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "p.ts", &p, &s, err, sizeof(err)), 0);
 	feed(s, &u, &h264, 0, h264.n, ends);
 	assert_int_equal(rec_seg_close(s, hex, &size), 0);
 	snprintf(path, sizeof(path), "%s/p.ts", d.path);
-	file = read_all(path, &len);
+	file = tfile_read(AT_FDCWD, path, &len);
 	assert_non_null(file);
 	assert_int_equal(ends[NFRAMES - 1], len);
 	snprintf(pfx, sizeof(pfx), "%s/prefix.ts", d.path);
@@ -627,7 +571,7 @@ static void test_prefixes(void **state)
 	}
 	free(file);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* Crash durability: after rec_seg_sync() and its fdatasync, the .part on disk plays, before any
@@ -646,7 +590,7 @@ static void sync_part(const char *base)
 	size_t half = NFRAMES / 2 + 5, whole = 0;
 	bool direct;
 
-	tdir_make(&d, base);
+	assert_int_equal(tdir_make(&d, base), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "c.ts", &p, &s, err, sizeof(err)), 0);
 	direct = u.files[0] && u.files[0]->direct;
@@ -686,7 +630,7 @@ static void sync_part(const char *base)
 	assert_int_equal(pr.frames, NFRAMES);
 	assert_string_equal(pr.dec_err, "");
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 static void test_sync_tmp(void **state)
@@ -713,7 +657,7 @@ static void test_opus_sync(void **state)
 	uint64_t size, before;
 
 	(void)state;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "o.ts", &p, &s, err, sizeof(err)), 0);
 	feed(s, &u, &opus, 0, 10, NULL);
@@ -729,7 +673,7 @@ static void test_opus_sync(void **state)
 	assert_string_equal(pr.dec_err, "");
 	assert_int_equal(rec_seg_close(s, hex, &size), 0);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* Bad input is refused without harming the segment. */
@@ -747,7 +691,7 @@ static void test_bad_input(void **state)
 
 	(void)state;
 	av_warnings = 0;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, NBUFS, BUFSZ, 4), 0);
 
 	/* Parameters. */
@@ -804,7 +748,7 @@ static void test_bad_input(void **state)
 	assert_int_equal(faccessat(d.fd, "bo.ts.part", F_OK, 0), 0);
 	rec_seg_abort(NULL);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* Staging buffers run out: the segment fails for good with -ENOBUFS, the close leaves the
@@ -824,7 +768,7 @@ static void test_enobufs(void **state)
 	size_t ok = 35;
 
 	(void)state;
-	tdir_make(&d, "/dev/shm");
+	assert_int_equal(tdir_make(&d, "/dev/shm"), 0);
 	assert_int_equal(rec_uring_init(&u, 16, 4096, 4), 0);
 	assert_int_equal(rec_seg_open(&u, d.fd, "n.ts", &p, &s, err, sizeof(err)), 0);
 	feed(s, &u, &h264, 0, ok, NULL);
@@ -862,7 +806,7 @@ static void test_enobufs(void **state)
 	assert_int_equal(pr.dec_status, 0);
 	assert_int_equal(u.nbufs_free, u.nbufs);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "record/uring.h"
+#include "tfile.h"
 
 #define TOTAL (10u << 20)
 #define BUFSZ (64u << 10)
@@ -30,50 +31,6 @@ static uint64_t rng(void)
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
 	return rng_state * 2685821657736338717ull;
-}
-
-struct tdir {
-	char path[64];
-	int fd;
-};
-
-static int tdir_make(struct tdir *d, const char *base)
-{
-	snprintf(d->path, sizeof(d->path), "%s/test_uring.XXXXXX", base);
-	if (!mkdtemp(d->path))
-		return -errno;
-	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return d->fd < 0 ? -errno : 0;
-}
-
-static void tdir_rm(struct tdir *d)
-{
-	char cmd[128];
-
-	close(d->fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", d->path);
-}
-
-static uint8_t *read_all(int dir_fd, const char *name, size_t *len)
-{
-	int fd = openat(dir_fd, name, O_RDONLY);
-	struct stat st;
-	uint8_t *p;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	p = malloc((size_t)st.st_size + 1);
-	*len = 0;
-	while (p && *len < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + *len, (size_t)st.st_size - *len);
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return p;
 }
 
 /* Write TOTAL bytes in random chunks with a sync every few, seal, read back, compare. */
@@ -140,7 +97,7 @@ static void roundtrip(const char *base, bool expect_direct_known, bool expect_di
 	assert_int_equal(st.st_size, TOTAL);
 	assert_int_equal(fstatat(d.fd, "seg0.ts.part", &st, 0), -1);
 	assert_int_equal(errno, ENOENT);
-	got = read_all(d.fd, "seg0.ts", &got_len);
+	got = tfile_read(d.fd, "seg0.ts", &got_len);
 	assert_non_null(got);
 	assert_int_equal(got_len, TOTAL);
 	assert_memory_equal(got, want, TOTAL);
@@ -148,7 +105,7 @@ static void roundtrip(const char *base, bool expect_direct_known, bool expect_di
 	free(got);
 	free(want);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* /tmp is ext4 on the build boxes (O_DIRECT, 512-byte blocks); /dev/shm is tmpfs, which
@@ -189,7 +146,7 @@ static void test_small_files(void **state)
 	b->len += 7;
 	assert_int_equal(rec_file_write(&u, f, b), 0);
 	assert_int_equal(rec_file_seal(&u, f), 0);
-	got = read_all(d.fd, "small", &len);
+	got = tfile_read(d.fd, "small", &len);
 	assert_non_null(got);
 	assert_int_equal(len, 12);
 	assert_memory_equal(got, "hello, world", 12);
@@ -197,7 +154,7 @@ static void test_small_files(void **state)
 
 	assert_int_equal(rec_file_open(&u, d.fd, "empty", &f), 0);
 	assert_int_equal(rec_file_seal(&u, f), 0);
-	got = read_all(d.fd, "empty", &len);
+	got = tfile_read(d.fd, "empty", &len);
 	assert_non_null(got);
 	assert_int_equal(len, 0);
 	free(got);
@@ -209,7 +166,7 @@ static void test_small_files(void **state)
 	rec_file_abort(&u, f);
 	assert_int_equal(faccessat(d.fd, "x.part", F_OK, 0), 0);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 static void test_exhaustion(void **state)
@@ -244,7 +201,7 @@ static void test_exhaustion(void **state)
 	assert_int_equal(u.nbufs_free, 3);
 	assert_int_equal(u.st.writes, 1);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* RLIMIT_FSIZE makes writes past 1 MiB fail with EFBIG (SIGXFSZ ignored): the file is marked
@@ -299,7 +256,7 @@ static void test_write_error(void **state)
 	assert_int_equal(faccessat(d.fd, "big2", F_OK, 0), 0);
 	signal(SIGXFSZ, SIG_DFL);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 /* fdatasync completions are counted, linked or drained, and a sync with nothing written. */
@@ -331,7 +288,7 @@ static void test_syncs(void **state)
 	assert_int_equal(u.st.writes, 4);
 	assert_int_equal(u.st.errors, 0);
 	rec_uring_exit(&u);
-	tdir_rm(&d);
+	assert_int_equal(tdir_rm(&d), 0);
 }
 
 int main(void)
