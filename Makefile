@@ -17,7 +17,7 @@ PKG_CONFIG ?= pkg-config
 
 # Libraries, by what needs them.
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
-MGMT_PKGS := jansson
+MGMT_PKGS := jansson libmicrohttpd
 REC_PKGS := libcrypto jansson liburing libavformat libavcodec libavutil
 TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS)
 

@@ -77,6 +77,7 @@ static const struct key keys[] = {
     STR("mgmt", "socket", socket),
     {"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
     STR("mgmt", "socket_group", socket_group),
+    STR("mgmt", "state", state),
 };
 
 void caas_config_defaults(struct caas_config *cfg)
@@ -105,6 +106,7 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->neigh_queue = 64;
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", MG_DEFAULT_SOCKET);
 	cfg->socket_mode = 0660;
+	snprintf(cfg->state, sizeof(cfg->state), "/var/lib/caas/state.json");
 	cfg->record = true;
 	cfg->record_ring = 65536;
 	rec_config_defaults(&cfg->rec);

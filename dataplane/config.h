@@ -67,6 +67,7 @@ struct caas_config {
 	char socket[108];
 	uint32_t socket_mode;
 	char socket_group[64];
+	char state[256]; /* the registry file; "" keeps nothing across restarts */
 };
 
 void caas_config_defaults(struct caas_config *cfg);

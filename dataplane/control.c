@@ -4,6 +4,7 @@
  * counters without locks. */
 #include "control.h"
 #include "dp_record.h"
+#include "mgmt/state.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,6 +158,31 @@ static const char *stream_state(const struct control *c, const struct dp_dev *de
 
 /* --- device commands ------------------------------------------------------------------------ */
 
+/* --- the registry on disk ------------------------------------------------------------------- */
+
+/* Keep what a command created; a failure to save is logged, the command stands. */
+static void remember(struct control *c, const char *section, const char *name, const json_t *args)
+{
+	char err[256];
+	if (mg_state_put(c->state, section, name, args, err, sizeof(err)))
+		fprintf(stderr, "caasd: %s\n", err);
+}
+
+static void forget(struct control *c, const char *section, const char *name)
+{
+	char err[256];
+	if (mg_state_del(c->state, section, name, err, sizeof(err)))
+		fprintf(stderr, "caasd: %s\n", err);
+}
+
+static void remember_arg(struct control *c, const char *section, const char *name, const char *key,
+                         json_t *value)
+{
+	char err[256];
+	if (mg_state_set_arg(c->state, section, name, key, value, err, sizeof(err)))
+		fprintf(stderr, "caasd: %s\n", err);
+}
+
 /* --- recording ----------------------------------------------------------------------------- */
 
 /* Open dev's recording (once) and start it; the dataplane queues its packets from then on. */
@@ -274,6 +300,7 @@ static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *
 			               why);
 		}
 	}
+	remember(c, "devices", dev->name, args);
 	*result = json_pack("{s:s}", "name", dev->name);
 	return 0;
 }
@@ -323,6 +350,7 @@ static int cmd_device_del(void *ctx, const json_t *args, json_t **result, char *
 	int rc = remove_dev(c, dev, &msg);
 	if (rc < 0)
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
+	forget(c, "devices", name);
 	return 0;
 }
 
@@ -720,7 +748,7 @@ static json_t *record_json(const struct dp_dev *dev)
 {
 	const struct dp_rec_handle *h = dev->rec;
 	const struct rec_stream_stats *st = h && h->rs ? rec_stream_stats(h->rs) : NULL;
-	const char *state = !h ? "off" : atomic_load(&dev->rec_on) ? "on" : "stopped";
+	const char *state = atomic_load(&dev->rec_on) ? "on" : "off";
 
 	if (!st)
 		return json_pack("{s:s, s:s}", "name", dev->name, "state", state);
@@ -776,8 +804,10 @@ static int record_switch(struct control *c, const json_t *args, bool on, json_t 
 		return mg_errf(-EALREADY, err, len, "%s is %s", name,
 		               on ? "being recorded already" : "not being recorded");
 	rc = on ? rec_begin(c, dev, err, len) : rec_end(c, dev, err, len);
-	if (!rc)
+	if (!rc) {
+		remember_arg(c, "devices", name, "record", json_boolean(on));
 		*result = record_json(dev);
+	}
 	return rc;
 }
 
@@ -867,6 +897,18 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	int rc = mg_ctl_open(&c->ctl, cfg->socket, (mode_t)cfg->socket_mode, gid, err, errlen);
 	if (rc < 0)
 		return rc;
+	rc = mg_state_open(cfg->state, &c->state, err, errlen);
+	if (rc == -EBADMSG) {
+		/* A damaged registry must not keep the box down: set it aside, start empty. */
+		char aside[sizeof(cfg->state) + 32];
+		snprintf(aside, sizeof(aside), "%s.bad-%ld", cfg->state, (long)time(NULL));
+		fprintf(stderr, "caasd: %s; moved to %s, starting with an empty registry\n", err,
+		        aside);
+		rename(cfg->state, aside);
+		rc = mg_state_open(cfg->state, &c->state, err, errlen);
+	}
+	if (rc < 0)
+		return rc;
 	if (cfg->record) {
 		char why[256];
 		rc = dp_recorder_start(&c->rec, cfg, dp, why, sizeof(why));
@@ -902,8 +944,53 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	return 0;
 }
 
+/* What the registry held, created again through the same commands (and checks) an operator
+ * would run; what fails is reported and dropped. */
+static void replay(struct control *c)
+{
+	static const char *const sections[][2] = {{"devices", "device add"}};
+	json_t *old = mg_state_begin_replay(c->state);
+	unsigned ok = 0, bad = 0;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		json_t *sec = json_object_get(old, sections[i][0]), *args;
+		const char *name;
+
+		json_object_foreach(sec, name, args)
+		{
+			json_t *req = json_pack("{s:s, s:O}", "cmd", sections[i][1], "args", args);
+			char *line = json_dumps(req, JSON_COMPACT), *reply = NULL;
+			json_t *r;
+
+			mg_ctl_dispatch(c->ctl, line, &reply);
+			r = reply ? json_loads(reply, 0, NULL) : NULL;
+			if (json_is_true(json_object_get(r, "ok"))) {
+				ok++;
+			} else {
+				bad++;
+				fprintf(stderr, "caasd: state: %s %s not restored: %s\n",
+				        sections[i][1], name,
+				        json_string_value(json_object_get(r, "error")) ?: "no reply");
+			}
+			json_decref(r);
+			free(reply);
+			free(line);
+			json_decref(req);
+		}
+	}
+	json_decref(old);
+	if (mg_state_end_replay(c->state, err, sizeof(err)))
+		fprintf(stderr, "caasd: %s\n", err);
+	if (ok || bad) {
+		printf("caasd: state: %u objects restored, %u dropped\n", ok, bad);
+		fflush(stdout);
+	}
+}
+
 void control_run(struct control *c, volatile bool *quit)
 {
+	replay(c);
 	while (!*quit) {
 		mg_ctl_poll(c->ctl, 100);
 		rates(c);
@@ -928,6 +1015,7 @@ void control_close(struct control *c)
 	}
 	c->n_subs = c->n_devs = 0;
 	mg_ctl_close(c->ctl);
+	mg_state_close(c->state);
 	rte_free(c->devs);
 	rte_free(c->subs);
 }

@@ -9,11 +9,14 @@
 
 struct mg_ctl;
 
+struct mg_state;
+
 struct control {
 	const struct caas_config *cfg;
 	struct dp_ctx *dp;
 	struct mg_ctl *ctl;
 	struct dp_recorder *rec; /* NULL when [record] enabled = false */
+	struct mg_state *state;  /* the registry kept across restarts */
 	struct dp_dev **devs;
 	uint32_t n_devs;
 	struct dp_sub **subs;

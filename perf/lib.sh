@@ -50,7 +50,8 @@ PY
 # caasd_up [SED-EXPR...]: caasd in LAB-dut on a copy of conf/caasd.conf. Sets RELAY_PID.
 caasd_up() {
 	local e args=(-e "s|^socket = .*|socket = $sock|" -e 's|^mbufs = .*|mbufs = 131071|'
-		-e 's|^fast_start_bytes = .*|fast_start_bytes = 1048576|')
+		-e 's|^fast_start_bytes = .*|fast_start_bytes = 1048576|'
+		-e "s|^state = .*|state = $work/state.json|" -e "s|^dir = .*|dir = $work/rec|")
 	for e in "$@"; do args+=(-e "$e"); done
 	sed "${args[@]}" "$root/conf/caasd.conf" >"$work/caasd.conf"
 	"$lab" exec dut "$root/build/caasd" -c "$work/caasd.conf" >"$work/caasd.log" 2>&1 &

@@ -27,6 +27,7 @@ frames=$(count_frames "$clip")
 say "lab: caasd at 198.18.0.1 (DPDK on veth), camera at 198.18.0.2, experts at 198.18.0.3"
 "$lab" up >/dev/null
 sed -e "s|^socket = .*|socket = $sock|" -e 's|^mbufs = .*|mbufs = 32768|' -e "s|^dir = .*|dir = $work/rec|" \
+	-e "s|^state = .*|state = $work/state.json|" \
 	"$root/conf/caasd.conf" >"$work/caasd.conf"
 "$lab" exec dut "$root/build/caasd" -c "$work/caasd.conf" >"$work/caasd.log" 2>&1 &
 caasd_pid=$!

@@ -21,7 +21,7 @@ PKGS=(
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg
 	liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 	libssl-dev libjansson-dev libmicrohttpd-dev libinih-dev libsrtp2-dev libpcap-dev
-	libcmocka-dev
+	libcmocka-dev prometheus
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	iproute2 iputils-ping arping ethtool tcpdump procps kmod net-tools time
 	python3

@@ -237,7 +237,8 @@ lab() { CAAS_LAB=$LAB "$root/scripts/lab.sh" "$@"; }
 # control socket and 32768 mbufs, then each sed expression applied.
 caasd_config() {
 	local e args=(-e "s|^socket *=.*|socket = $SOCK|" -e "s|^mbufs *=.*|mbufs = 32768|"
-		-e "s|^dir *=.*|dir = $work/rec|" -e "s|^reserve *=.*|reserve = 16M|")
+		-e "s|^dir *=.*|dir = $work/rec|" -e "s|^reserve *=.*|reserve = 16M|"
+		-e "s|^state *=.*|state = $work/state.json|")
 	for e in "$@"; do args+=(-e "$e"); done
 	sed "${args[@]}" "$root/conf/caasd.conf" >"$work/caasd.conf"
 	grep -q "^socket = $SOCK\$" "$work/caasd.conf" && grep -q '^mbufs = [0-9]*$' "$work/caasd.conf"

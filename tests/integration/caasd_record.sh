@@ -58,7 +58,7 @@ ra=$(ctlj packets stream show cam-h265)
 sleep 0.5
 b=$(ctl --json record list cam-h265)
 rb=$(ctlj packets stream show cam-h265)
-check "stopped: state stopped ($(jget 0.state <<<"$b"))" "$(jget 0.state <<<"$b")" = stopped
+check "stopped: state off ($(jget 0.state <<<"$b"))" "$(jget 0.state <<<"$b")" = off
 check "stopped: its open chunk was sealed ($sealed -> $(jget 0.sealed <<<"$b"))" \
 	"$(jget 0.sealed <<<"$b")" -gt "${sealed:-0}"
 check "stopped: no packet journaled ($(jget 0.packets <<<"$a") -> $(jget 0.packets <<<"$b"))" \
@@ -75,12 +75,18 @@ t_kill=$(date +%s.%N)
 kill -KILL "$CAASD_PID"
 wait "$CAASD_PID" 2>/dev/null
 CAASD_PID=
-parts=$(find "$rec" -name '*.part' | wc -l)
+partfiles=$(find "$rec" -name '*.part' | sort)
+parts=$(wc -l <<<"$partfiles")
 check "SIGKILL left unfinished files ($parts .part)" "$parts" -ge 2
 
+# The devices come back from the state file and record on (the cameras still send): new chunks
+# are .part again, the crash's are not.
 caasd_start "${conf[@]}" || bail "caasd starts again after the crash"
-left=$(find "$rec" -name '*.part' | wc -l)
-check "after the restart no .part file is left ($left)" "$left" = 0
+left=0
+for f in $partfiles; do [ -e "$f" ] && left=$((left + 1)); done
+check "after the restart none of the crash's .part files is left ($left)" "$left" = 0
+check "the devices are back from the state file ($(ctl device list | grep -c '^cam-h26[45] '))" \
+	"$(ctl device list | grep -c '^cam-h26[45] ')" = 2
 for codec in h264 h265; do
 	nrec=$(grep -c '"kind":"recovered"' "$rec/cam-$codec/manifest.jsonl")
 	check "$codec: the manifest has recovered entries ($nrec)" "$nrec" -ge 1
@@ -112,7 +118,7 @@ pub=$(ctl record verify "$rec/cam-h264" --key "$rec/key.pub.pem" >/dev/null 2>&1
 check "record verify with the site's public key: OK" "$pub" = 0
 
 # The journal: the last packet recorded before the kill is at most fsync_ms old.
-ctl record export cam-h264 --from @0 --to now -o "$work/h264.pcap" >"$work/export.out" 2>&1
+ctl record export cam-h264 --from @0 --to "@$t_kill" -o "$work/h264.pcap" >"$work/export.out" 2>&1
 check "record export to pcap ($(cat "$work/export.out"))" $? = 0
 tcpdump=$(command -v tcpdump || echo /usr/sbin/tcpdump)
 last=$("$tcpdump" -nn -tt -r "$work/h264.pcap" 2>/dev/null | tail -1 | cut -d' ' -f1)
@@ -148,7 +154,7 @@ sleep 0.3
 got=$(ctlj packets stream show replayed)
 check "the replayed journal arrives whole ($got of $nrtp distinct RTP packets)" \
 	"${got:-0}" = "$nrtp"
-ctl record export cam-h265 -o "$work/h265.mp4" >"$work/export.out" 2>&1
+ctl record export cam-h265 --to "@$t_kill" -o "$work/h265.mp4" >"$work/export.out" 2>&1
 check "record export to MP4 ($(cat "$work/export.out"))" $? = 0
 mp4=$(ffprobe -v error -count_frames -select_streams v:0 \
 	-show_entries stream=codec_name,nb_read_frames -of csv=p=0 "$work/h265.mp4" 2>&1 | head -1)
