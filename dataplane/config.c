@@ -78,6 +78,8 @@ static const struct key keys[] = {
     {"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
     STR("mgmt", "socket_group", socket_group),
     STR("mgmt", "state", state),
+    STR("mgmt", "metrics", metrics),
+    U32("mgmt", "metrics_devices", metrics_devices, 0, 65536),
 };
 
 void caas_config_defaults(struct caas_config *cfg)
@@ -107,6 +109,7 @@ void caas_config_defaults(struct caas_config *cfg)
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", MG_DEFAULT_SOCKET);
 	cfg->socket_mode = 0660;
 	snprintf(cfg->state, sizeof(cfg->state), "/var/lib/caas/state.json");
+	cfg->metrics_devices = 256;
 	cfg->record = true;
 	cfg->record_ring = 65536;
 	rec_config_defaults(&cfg->rec);

@@ -68,6 +68,8 @@ struct caas_config {
 	uint32_t socket_mode;
 	char socket_group[64];
 	char state[256]; /* the registry file; "" keeps nothing across restarts */
+	char metrics[64]; /* Prometheus endpoint ADDR:PORT; "" for none */
+	uint32_t metrics_devices; /* per-device series only up to this many devices */
 };
 
 void caas_config_defaults(struct caas_config *cfg);

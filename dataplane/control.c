@@ -218,9 +218,9 @@ static int rec_end(struct control *c, struct dp_dev *dev, char *err, size_t len)
 
 static int remove_dev(struct control *c, struct dp_dev *dev, struct dp_msg *msg);
 
-static int cmd_device_add(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_device_add(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "name"));
 	const char *codec = json_string_value(json_object_get(args, "codec"));
 	const char *src = json_string_value(json_object_get(args, "src"));
@@ -325,9 +325,9 @@ static json_t *dev_json(struct control *c, const struct dp_dev *dev)
 	return o;
 }
 
-static int cmd_device_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_device_list(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < c->n_devs; i++)
@@ -338,9 +338,9 @@ static int cmd_device_list(void *ctx, const json_t *args, json_t **result, char 
 
 static int remove_sub(struct control *c, int idx);
 
-static int cmd_device_del(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_device_del(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "name"));
 	struct dp_dev *dev = find_dev(c, name);
 	(void)result;
@@ -434,9 +434,9 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	return o;
 }
 
-static int cmd_stream_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_stream_list(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < c->n_devs; i++)
@@ -445,9 +445,9 @@ static int cmd_stream_list(void *ctx, const json_t *args, json_t **result, char 
 	return 0;
 }
 
-static int cmd_stream_show(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_stream_show(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "name"));
 	struct dp_dev *dev = find_dev(c, name);
 	if (!dev)
@@ -470,9 +470,9 @@ static const char *sub_state(const struct dp_sub *sub)
 	}
 }
 
-static int cmd_sub_add(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	const char *to = json_string_value(json_object_get(args, "to"));
 	json_t *rtcp = json_object_get(args, "rtcp_port");
@@ -543,9 +543,9 @@ static json_t *sub_json(const struct dp_sub *sub)
 	    (json_int_t)sub->stats.dropped_no_mbuf, "ssrc", (json_int_t)sub->ssrc);
 }
 
-static int cmd_sub_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_sub_list(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < c->n_subs; i++)
@@ -566,9 +566,9 @@ static int remove_sub(struct control *c, int idx)
 	return 0;
 }
 
-static int cmd_sub_del(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_sub_del(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	int idx;
 	(void)result;
@@ -578,9 +578,9 @@ static int cmd_sub_del(void *ctx, const json_t *args, json_t **result, char *err
 	return rc < 0 ? mg_errf(rc, err, len, "dataplane: %s", strerror(-rc)) : 0;
 }
 
-static int cmd_sub_resume(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_sub_resume(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	struct dp_sub *sub = find_sub(c, id, NULL);
 	(void)result;
@@ -668,9 +668,9 @@ out:
 	return rc;
 }
 
-static int cmd_sub_sdp(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_sub_sdp(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	struct dp_sub *sub = find_sub(c, id, NULL);
 	if (!sub)
@@ -688,9 +688,9 @@ static int cmd_sub_sdp(void *ctx, const json_t *args, json_t **result, char *err
 
 static json_t *record_status(struct control *c);
 
-static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_status(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const struct dp_port_stats *s = &c->dp->stats;
 	struct rte_eth_stats es;
 	(void)args, (void)err, (void)len;
@@ -770,9 +770,9 @@ static int no_recorder(char *err, size_t len)
 	return mg_errf(-ENOTSUP, err, len, "recording is disabled ([record] enabled = false)");
 }
 
-static int cmd_record_list(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_record_list(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	struct control *c = ctx;
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	json_t *a;
 
@@ -811,14 +811,16 @@ static int record_switch(struct control *c, const json_t *args, bool on, json_t 
 	return rc;
 }
 
-static int cmd_record_start(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_record_start(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	return record_switch(ctx, args, true, result, err, len);
+	return record_switch(c, args, true, result, err, len);
 }
 
-static int cmd_record_stop(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+static int cmd_record_stop(struct control *c, const json_t *args, json_t **result, char *err,
+			size_t len)
 {
-	return record_switch(ctx, args, false, result, err, len);
+	return record_switch(c, args, false, result, err, len);
 }
 
 /* The recorder's part of status. */
@@ -870,6 +872,18 @@ static void rates(struct control *c)
 	c->rate_ns = now;
 }
 
+/* Every command runs with the registry lock held (see struct control). */
+static int locked(void *ctx, const json_t *args, json_t **result, char *err, size_t len)
+{
+	struct ctl_binding *b = ctx;
+	int rc;
+
+	pthread_mutex_lock(&b->c->lock);
+	rc = b->fn(b->c, args, result, err, len);
+	pthread_mutex_unlock(&b->c->lock);
+	return rc;
+}
+
 int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx *dp, char *err,
                  size_t errlen)
 {
@@ -919,7 +933,7 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	}
 	static const struct {
 		const char *name;
-		mg_handler fn;
+		ctl_handler fn;
 	} handlers[] = {
 	    {"status", cmd_status},           {"device add", cmd_device_add},
 	    {"device list", cmd_device_list}, {"device del", cmd_device_del},
@@ -929,8 +943,10 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	    {"sub resume", cmd_sub_resume},   {"record list", cmd_record_list},
 	    {"record start", cmd_record_start}, {"record stop", cmd_record_stop},
 	};
+	pthread_mutex_init(&c->lock, NULL);
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-		rc = mg_ctl_bind(c->ctl, handlers[i].name, handlers[i].fn, c);
+		c->bound[i] = (struct ctl_binding){c, handlers[i].fn};
+		rc = mg_ctl_bind(c->ctl, handlers[i].name, locked, &c->bound[i]);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot bind command %s", handlers[i].name);
 			return rc;
@@ -941,6 +957,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 		snprintf(err, errlen, "commands without a handler: %s", missing);
 		return -ENOSYS;
 	}
+	if (cfg->metrics[0] && (rc = ctl_metrics_start(c, err, errlen)) < 0)
+		return rc;
 	return 0;
 }
 
@@ -1001,6 +1019,7 @@ void control_close(struct control *c)
 {
 	/* The dataplane has stopped: everything is ours to release. The recorder records what
 	 * is still queued and seals every open chunk before it stops. */
+	ctl_metrics_stop(c); /* its thread reads what is freed below */
 	dp_recorder_stop(c->rec);
 	c->rec = NULL;
 	for (uint32_t i = 0; i < c->n_devs; i++) {
