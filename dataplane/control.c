@@ -156,19 +156,26 @@ static const char *stream_state(const struct control *c, const struct dp_dev *de
 	return "down";
 }
 
+const char *ctl_stream_state(const struct control *c, const struct dp_dev *dev)
+{
+	double idle_s;
+
+	return stream_state(c, dev, &idle_s);
+}
+
 /* --- device commands ------------------------------------------------------------------------ */
 
 /* --- the registry on disk ------------------------------------------------------------------- */
 
 /* Keep what a command created; a failure to save is logged, the command stands. */
-static void remember(struct control *c, const char *section, const char *name, const json_t *args)
+void ctl_remember(struct control *c, const char *section, const char *name, const json_t *args)
 {
 	char err[256];
 	if (mg_state_put(c->state, section, name, args, err, sizeof(err)))
 		fprintf(stderr, "caasd: %s\n", err);
 }
 
-static void forget(struct control *c, const char *section, const char *name)
+void ctl_forget(struct control *c, const char *section, const char *name)
 {
 	char err[256];
 	if (mg_state_del(c->state, section, name, err, sizeof(err)))
@@ -300,7 +307,7 @@ static int cmd_device_add(struct control *c, const json_t *args, json_t **result
 			               why);
 		}
 	}
-	remember(c, "devices", dev->name, args);
+	ctl_remember(c, "devices", dev->name, args);
 	*result = json_pack("{s:s}", "name", dev->name);
 	return 0;
 }
@@ -347,10 +354,11 @@ static int cmd_device_del(struct control *c, const json_t *args, json_t **result
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no device %s", name);
 	struct dp_msg msg = {.type = DP_MSG_DEV_DEL, .dev = dev};
+	ctl_help_device_gone(c, name); /* its help sessions end, their subscriptions first */
 	int rc = remove_dev(c, dev, &msg);
 	if (rc < 0)
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
-	forget(c, "devices", name);
+	ctl_forget(c, "devices", name);
 	return 0;
 }
 
@@ -470,15 +478,9 @@ static const char *sub_state(const struct dp_sub *sub)
 	}
 }
 
-static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rtcp_port,
+                   bool paused, struct dp_sub **out, char *err, size_t len)
 {
-	const char *name = json_string_value(json_object_get(args, "stream"));
-	const char *to = json_string_value(json_object_get(args, "to"));
-	json_t *rtcp = json_object_get(args, "rtcp_port");
-	struct dp_dev *dev = find_dev(c, name);
-	if (!dev)
-		return mg_errf(-ENOENT, err, len, "no stream %s", name);
 	if (c->n_subs >= c->max_subs)
 		return mg_errf(-ENOSPC, err, len, "too many subscriptions");
 
@@ -494,7 +496,7 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 		return mg_errf(-EAFNOSUPPORT, err, len,
 		               "--to %s: caasd has no address of that family", to);
 	}
-	sub->rtcp_port = rtcp ? (uint16_t)json_integer_value(rtcp) : (uint16_t)(sub->to_port + 1);
+	sub->rtcp_port = rtcp_port >= 0 ? (uint16_t)rtcp_port : (uint16_t)(sub->to_port + 1);
 	sub->st = &dev->st;
 	int rc = dp_sub_l2_init(c->dp, sub);
 	if (rc < 0) {
@@ -504,7 +506,7 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 		                                  : strerror(-rc));
 	}
 	sub->id = ++c->next_sub_id;
-	sub->state = json_is_true(json_object_get(args, "paused")) ? DP_SUB_PAUSED : DP_SUB_LIVE;
+	sub->state = paused ? DP_SUB_PAUSED : DP_SUB_LIVE;
 
 	struct dp_msg msg = {.type = DP_MSG_SUB_ADD, .sub = sub};
 	rc = dp_call(c, &msg);
@@ -515,10 +517,30 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 			return mg_errf(rc, err, len,
 			               "stream %s has %u subscribers: [limits] "
 			               "subs_per_stream",
-			               name, c->cfg->max_subs_per_stream);
+			               dev->name, c->cfg->max_subs_per_stream);
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
 	}
 	c->subs[c->n_subs++] = sub;
+	*out = sub;
+	return 0;
+}
+
+static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, char *err,
+                       size_t len)
+{
+	const char *name = json_string_value(json_object_get(args, "stream"));
+	const char *to = json_string_value(json_object_get(args, "to"));
+	json_t *rtcp = json_object_get(args, "rtcp_port");
+	struct dp_dev *dev = find_dev(c, name);
+	struct dp_sub *sub;
+	int rc;
+
+	if (!dev)
+		return mg_errf(-ENOENT, err, len, "no stream %s", name);
+	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1,
+	                    json_is_true(json_object_get(args, "paused")), &sub, err, len);
+	if (rc)
+		return rc;
 	*result = json_pack("{s:I}", "id", (json_int_t)sub->id);
 	return 0;
 }
@@ -564,6 +586,30 @@ static int remove_sub(struct control *c, int idx)
 	c->subs[idx] = c->subs[--c->n_subs];
 	rte_free(sub);
 	return 0;
+}
+
+int ctl_sub_remove(struct control *c, uint32_t id)
+{
+	int idx;
+	if (!find_sub(c, id, &idx))
+		return -ENOENT;
+	return remove_sub(c, idx);
+}
+
+int ctl_sub_resume(struct control *c, struct dp_sub *sub)
+{
+	struct dp_msg msg = {.type = DP_MSG_SUB_RESUME, .sub = sub};
+	return dp_call(c, &msg);
+}
+
+struct dp_dev *ctl_find_dev(struct control *c, const char *name)
+{
+	return find_dev(c, name);
+}
+
+struct dp_sub *ctl_find_sub(struct control *c, uint32_t id)
+{
+	return find_sub(c, id, NULL);
 }
 
 static int cmd_sub_del(struct control *c, const json_t *args, json_t **result, char *err,
@@ -622,7 +668,7 @@ static const enum AVCodecID codec_ids[DP_CODEC_COUNT] = {
 
 /* The SDP an expert's player opens: libavformat writes it (av_sdp_create), with the
  * parameter sets the stream carried in band, and our address as the source. */
-static int make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t cap)
+int ctl_make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t cap)
 {
 	const struct dp_dev *dev = sub->st->dev;
 	char host[INET6_ADDRSTRLEN], url[128];
@@ -676,7 +722,7 @@ static int cmd_sub_sdp(struct control *c, const json_t *args, json_t **result, c
 	if (!sub)
 		return mg_errf(-ENOENT, err, len, "no subscription %u", id);
 	char sdp[4096];
-	int rc = make_sdp(c, sub, sdp, sizeof(sdp));
+	int rc = ctl_make_sdp(c, sub, sdp, sizeof(sdp));
 	if (rc < 0)
 		return mg_errf(rc, err, len, "cannot describe stream %s as SDP",
 		               sub->st->dev->name);
@@ -952,6 +998,17 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			return rc;
 		}
 	}
+	size_t nb = sizeof(handlers) / sizeof(handlers[0]);
+	for (size_t i = 0; i < ctl_help_ncommands && nb + i < CTL_MAX_COMMANDS; i++) {
+		c->bound[nb + i] = (struct ctl_binding){c, ctl_help_commands[i].fn};
+		rc = mg_ctl_bind(c->ctl, ctl_help_commands[i].name, locked, &c->bound[nb + i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot bind command %s", ctl_help_commands[i].name);
+			return rc;
+		}
+	}
+	if ((rc = ctl_help_init(c, err, errlen)) < 0)
+		return rc;
 	char missing[256];
 	if (mg_ctl_unbound(c->ctl, missing, sizeof(missing))) {
 		snprintf(err, errlen, "commands without a handler: %s", missing);
@@ -966,7 +1023,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
  * would run; what fails is reported and dropped. */
 static void replay(struct control *c)
 {
-	static const char *const sections[][2] = {{"devices", "device add"}};
+	static const char *const sections[][2] = {
+	    {"pools", "pool add"}, {"experts", "expert add"}, {"devices", "device add"}};
 	json_t *old = mg_state_begin_replay(c->state);
 	unsigned ok = 0, bad = 0;
 	char err[256];
@@ -1035,6 +1093,7 @@ void control_close(struct control *c)
 	c->n_subs = c->n_devs = 0;
 	mg_ctl_close(c->ctl);
 	mg_state_close(c->state);
+	ctl_help_close(c);
 	rte_free(c->devs);
 	rte_free(c->subs);
 }

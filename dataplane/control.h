@@ -14,6 +14,7 @@ struct mg_ctl;
 struct mg_state;
 struct mg_metrics;
 struct hd;
+struct ctl_help;
 struct control;
 
 typedef int (*ctl_handler)(struct control *c, const json_t *args, json_t **result, char *err,
@@ -49,7 +50,38 @@ struct control {
 	struct ctl_binding bound[CTL_MAX_COMMANDS];
 	struct mg_metrics *metrics; /* NULL without [mgmt] metrics */
 	struct hd *hd;              /* expert pools and help requests */
+	struct ctl_help *help;      /* their subscriptions (ctl_help.c) */
 };
+
+/* control.c, for the other command files (called with the registry lock held) */
+struct dp_dev *ctl_find_dev(struct control *c, const char *name);
+struct dp_sub *ctl_find_sub(struct control *c, uint32_t id);
+/* A subscription of dev's stream to "IP:PORT" (RTCP to rtcp_port, or PORT + 1 when < 0). */
+int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rtcp_port,
+                   bool paused, struct dp_sub **out, char *err, size_t len);
+int ctl_sub_resume(struct control *c, struct dp_sub *sub);
+int ctl_sub_remove(struct control *c, uint32_t id); /* -ENOENT if it is gone */
+int ctl_make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t cap);
+/* The registry on disk: keep or drop an object's creating arguments. */
+void ctl_remember(struct control *c, const char *section, const char *name, const json_t *args);
+void ctl_forget(struct control *c, const char *section, const char *name);
+
+/* ctl_help.c: expert pools and help requests */
+struct ctl_command {
+	const char *name;
+	ctl_handler fn;
+};
+extern const struct ctl_command ctl_help_commands[];
+extern const size_t ctl_help_ncommands;
+int ctl_help_init(struct control *c, char *err, size_t errlen);
+void ctl_help_close(struct control *c);
+/* A device is going away: its requests end (their media first). */
+void ctl_help_device_gone(struct control *c, const char *device);
+
+/* A stream's state as stream list shows it: "up" (a packet within [ingest] idle_ms), "idle"
+ * (within ten times that) or "down". Reads counters only: callable from any thread that holds
+ * c->lock (dev stays registered). */
+const char *ctl_stream_state(const struct control *c, const struct dp_dev *dev);
 
 /* ctl_metrics.c: the Prometheus endpoint on [mgmt] metrics. */
 int ctl_metrics_start(struct control *c, char *err, size_t errlen);

@@ -246,6 +246,14 @@ static int client_cmd(const struct mg_cmd *cmd, json_t *args, const char *path,
 	return status;
 }
 
+static bool wants_pool(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--pool") || !strncmp(argv[i], "--pool=", 7))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.timeout_ms = MG_DEFAULT_TIMEOUT_MS};
@@ -260,6 +268,18 @@ int main(int argc, char **argv)
 		if (o.help)
 			return overview(stdout);
 		return complain(EXIT_USAGE, "no command given (try 'caasctl help')");
+	}
+
+	/* "caasctl help DEVICE --pool P" is an officer's help request; "caasctl help [COMMAND]"
+	 * stays the manual. */
+	char *rewritten[256];
+	if (!strcmp(words[0], "help") && nwords > 1 && nwords < 255 &&
+	    wants_pool(nwords - 1, words + 1)) {
+		rewritten[0] = words[0];
+		rewritten[1] = (char *)"request";
+		memcpy(rewritten + 2, words + 1, sizeof(char *) * (size_t)(nwords - 1));
+		words = rewritten;
+		nwords++;
 	}
 
 	const struct mg_cmd *cmd;

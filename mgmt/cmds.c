@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #define REQ   MG_ARG_REQUIRED
@@ -308,6 +309,196 @@ static const struct mg_cmd cmds[] = {
                 {0},
             },
         .flags = MG_CMD_CLIENT,
+    },
+    {
+        .name = "pool add",
+        .help = "create an expert pool (a specialty)",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "pool name"},
+                {.name = "skills",
+                 .type = MG_TYPE_STRING,
+                 .min = 1,
+                 .max = 128,
+                 .meta = "a,b",
+                 .help = "what its experts know, for listings"},
+                {0},
+            },
+    },
+    {
+        .name = "pool list",
+        .help = "list pools: experts, available, sessions, free slots, waiting requests",
+        .cols =
+            COLS{
+                {.key = "name", .header = "POOL"},
+                {.key = "skills", .header = "SKILLS"},
+                {.key = "experts", .header = "EXPERTS"},
+                {.key = "available", .header = "AVAILABLE"},
+                {.key = "sessions", .header = "SESSIONS"},
+                {.key = "free", .header = "FREE"},
+                {.key = "queued", .header = "WAITING"},
+                {0},
+            },
+    },
+    {
+        .name = "pool del",
+        .help = "remove a pool without experts or open requests",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "pool name"},
+                {0},
+            },
+    },
+    {
+        .name = "expert add",
+        .help = "register an expert of a pool: session k is sent to IP:PORT+2k",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "expert name"},
+                {.name = "pool", .type = MG_TYPE_NAME, .flags = REQ, .help = "its pool"},
+                {.name = "to",
+                 .type = MG_TYPE_ADDR,
+                 .flags = REQ,
+                 .help = "where its client receives: the first session's RTP port"},
+                {.name = "audio_from_port",
+                 .type = MG_TYPE_INT,
+                 .min = 1,
+                 .max = 65535,
+                 .meta = "N",
+                 .help = "the UDP port its talk-back audio comes from"},
+                {.name = "capacity",
+                 .type = MG_TYPE_INT,
+                 .min = 1,
+                 .max = 64,
+                 .meta = "N",
+                 .def = "1",
+                 .help = "sessions (teams) it guides at once"},
+                {.name = "max_kbps",
+                 .type = MG_TYPE_INT,
+                 .min = 0,
+                 .max = 10000000,
+                 .meta = "K",
+                 .def = "0",
+                 .help = "what its link carries; 0 for any"},
+                {.name = "auto_accept",
+                 .type = MG_TYPE_BOOL,
+                 .flags = MG_ARG_FLAG,
+                 .def = "no",
+                 .help = "sessions start at once, without help accept"},
+                {0},
+            },
+    },
+    {
+        .name = "expert set",
+        .help = "make an expert available or not, or change its capacity",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "expert name"},
+                {.name = "available", .type = MG_TYPE_BOOL, .help = "takes new sessions"},
+                {.name = "capacity",
+                 .type = MG_TYPE_INT,
+                 .min = 1,
+                 .max = 64,
+                 .meta = "N",
+                 .help = "sessions at once"},
+                {0},
+            },
+    },
+    {
+        .name = "expert list",
+        .help = "list experts with their load and sessions",
+        .cols =
+            COLS{
+                {.key = "name", .header = "EXPERT"},
+                {.key = "pool", .header = "POOL"},
+                {.key = "to", .header = "TO"},
+                {.key = "available", .header = "AVAILABLE"},
+                {.key = "sessions", .header = "SESSIONS"},
+                {.key = "capacity", .header = "CAPACITY"},
+                {.key = "load_pct", .header = "LOAD", .unit = "%"},
+                {0},
+            },
+    },
+    {
+        .name = "expert del",
+        .help = "remove an expert; its sessions end",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "expert name"},
+                {0},
+            },
+    },
+    {
+        .name = "expert sdp",
+        .help = "print the SDP of what an expert receives, one per session",
+        .args =
+            ARGS{
+                {.name = "name", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "expert name"},
+                {0},
+            },
+        .print_key = "sdp",
+    },
+    {
+        .name = "help request",
+        .help = "an officer asks for help: `caasctl help DEVICE --pool P` (prints the request id)",
+        .args =
+            ARGS{
+                {.name = "device", .type = MG_TYPE_NAME, .flags = REQ | POS, .help = "device"},
+                {.name = "pool", .type = MG_TYPE_NAME, .flags = REQ, .help = "the specialty"},
+                {.name = "priority",
+                 .type = MG_TYPE_INT,
+                 .min = -1000,
+                 .max = 1000,
+                 .meta = "N",
+                 .def = "0",
+                 .help = "higher first while requests wait"},
+                {.name = "with",
+                 .type = MG_TYPE_NAME,
+                 .meta = "EXPERT",
+                 .help = "a third participant (another expert) who joins the session"},
+                {0},
+            },
+        .print_key = "id",
+    },
+    {
+        .name = "help accept",
+        .help = "the assigned expert accepts a request: its media starts",
+        .args =
+            ARGS{
+                {.name = "id", .type = MG_TYPE_INT, .flags = REQ | POS, .min = 1,
+                 .max = INT64_MAX, .meta = "ID", .help = "request id"},
+                {.name = "by", .type = MG_TYPE_NAME, .meta = "EXPERT",
+                 .help = "who accepts (must be the assigned expert)"},
+                {0},
+            },
+    },
+    {
+        .name = "help end",
+        .help = "end a help request (waiting or in session)",
+        .args =
+            ARGS{
+                {.name = "id", .type = MG_TYPE_INT, .flags = REQ | POS, .min = 1,
+                 .max = INT64_MAX, .meta = "ID", .help = "request id"},
+                {0},
+            },
+    },
+    {
+        .name = "help list",
+        .help = "list active and waiting help requests with their waiting times",
+        .cols =
+            COLS{
+                {.key = "id", .header = "ID"},
+                {.key = "device", .header = "DEVICE"},
+                {.key = "pool", .header = "POOL"},
+                {.key = "state", .header = "STATE"},
+                {.key = "expert", .header = "EXPERT"},
+                {.key = "with", .header = "WITH"},
+                {.key = "priority", .header = "PRIO"},
+                {.key = "position", .header = "QUEUE"},
+                {.key = "waited_s", .header = "WAITED", .unit = " s"},
+                {.key = "sub", .header = "SUB"},
+                {0},
+            },
     },
     {
         .name = "help",

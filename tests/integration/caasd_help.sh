@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# One-click help with expert pools: 8 devices (caas-replay cameras, H.264 360p), one pool of 3
+# experts of capacity 2 each (e1 and e3 accept by hand, e2 auto-accepts), 8 help requests.
+# Checks: the first 6 go to the least loaded expert in turn (e1 e2 e3 e1 e2 e3), 2 wait in
+# order (positions 1 and 2, a later one with a higher priority ahead); an assigned session has a
+# paused subscription whose SDP the expert opens before accepting; accepting starts the media
+# and each of the 6 experts' FFmpeg decodes its device's video; ending two sessions assigns the
+# waiting requests in order to the experts that freed up, whose media then flows too; pools and
+# experts survive a restart (help requests do not).
+set -uo pipefail
+# shellcheck source=tests/integration/caasd_lib.sh
+. "$(dirname "$0")/caasd_lib.sh"
+
+REPLAY=$root/build/caas-replay
+N=8
+caas_setup
+clip=$MEDIA/replay-h264-360p-8s.mp4
+make_clip h264 "$clip" 8 640x360 || bail "encode the test clip"
+caasd_start || bail "caasd starts"
+
+for ((i = 0; i < N; i++)); do
+	ctl device add "cam$i" --port $((5004 + 2 * i)) --codec h264 --pt 96 --record no >/dev/null ||
+		bail "device cam$i"
+done
+ctl pool add inspect --skills containers,xray >/dev/null
+check "pool inspect added" $? = 0
+ctl expert add e1 --pool inspect --to "$EXP_IP:6000" --capacity 2 >/dev/null &&
+	ctl expert add e2 --pool inspect --to "$EXP_IP:6100" --capacity 2 --auto-accept >/dev/null &&
+	ctl expert add e3 --pool inspect --to "$EXP_IP:6200" --capacity 2 >/dev/null
+check "three experts of capacity 2" $? = 0
+ctl expert add e4 --pool nopool --to "$EXP_IP:6300" >/dev/null 2>&1
+check "an expert of an unknown pool is refused" $? = 1
+
+declare -a id
+for i in 0 1 2 3 4 5 6; do
+	id[$i]=$(ctl help "cam$i" --pool inspect)
+done
+id[7]=$(ctl help cam7 --pool inspect --priority 5)
+check "8 help requests get ids (${id[*]})" "${#id[@]}" = 8
+ctl help cam0 --pool inspect >/dev/null 2>&1
+check "a second request for the same device and pool is refused" $? = 1
+
+list=$(ctl --json help list)
+who=$(for i in 0 1 2 3 4 5; do jget "id=${id[$i]}.expert" <<<"$list"; done | paste -sd' ')
+check "the first six go to the least loaded in turn ($who)" "$who" = "e1 e2 e3 e1 e2 e3"
+check "cam6 and cam7 wait: cam7 (priority 5) first ($(jget "id=${id[7]}.position" <<<"$list"), \
+$(jget "id=${id[6]}.position" <<<"$list"))" \
+	"$(jget "id=${id[7]}.position" <<<"$list") $(jget "id=${id[6]}.state" <<<"$list")" = "1 queued"
+check "e2 auto-accepted: its sessions are active ($(jget "id=${id[1]}.state" <<<"$list"))" \
+	"$(jget "id=${id[1]}.state" <<<"$list") $(jget "id=${id[4]}.state" <<<"$list")" = \
+	"active active"
+check "e1's wait for acceptance ($(jget "id=${id[0]}.state" <<<"$list"))" \
+	"$(jget "id=${id[0]}.state" <<<"$list")" = assigned
+check "the pool shows 6 sessions, 0 free, 2 waiting" \
+	"$(ctl --json pool list | jget 0.sessions) $(ctl --json pool list | jget 0.free) \
+$(ctl --json pool list | jget 0.queued)" = "6 0 2"
+
+# Each session's expert client opens its SDP (a subscription exists from assignment), then the
+# expert accepts; e2's started at once.
+declare -A exp_pid exp_port
+start_client() { # REQUEST-INDEX
+	local i=$1 sub port
+	list=$(ctl --json help list)
+	sub=$(jget "id=${id[$i]}.sub" <<<"$list")
+	port=$(ctl --json sub list | jget "id=$sub.to" | cut -d: -f2)
+	expert_start "s$i" "${sub:-0}" "${port:-0}"
+	check "request ${id[$i]}: $(jget "id=${id[$i]}.expert" <<<"$list")'s client listens on \
+$port for subscription $sub" $? = 0
+	exp_pid[$i]=$EXP_PID
+	exp_port[$i]=$port
+}
+for i in 0 1 2 3 4 5; do start_client $i; done
+for i in 0 2 3 5; do
+	ctl help accept "${id[$i]}" >/dev/null
+	check "e$((i % 3 + 1)) accepts request ${id[$i]}" $? = 0
+done
+ctl help accept "${id[1]}" >/dev/null 2>&1
+check "accepting an active request again is refused" $? = 1
+
+inns cam ping -c 1 -W 2 "$DUT_IP" >/dev/null 2>&1
+ip netns exec "$LAB-cam" "$REPLAY" send --to "$DUT_IP:5004" --streams $N --input "$clip" \
+	--duration 12 --seed 3 --quiet >"$work/send.out" 2>"$work/send.err" &
+cam=$!
+BG_PIDS+=("$cam")
+sleep 3
+
+# Two sessions end: the waiting requests are assigned, cam7 first, to e1 and e2.
+ctl help end "${id[0]}" >/dev/null && ctl help end "${id[1]}" >/dev/null
+check "help end for requests ${id[0]} and ${id[1]}" $? = 0
+list=$(ctl --json help list)
+check "cam7 then cam6 assigned to the experts that freed up ($(jget "id=${id[7]}.expert" \
+	<<<"$list") $(jget "id=${id[6]}.expert" <<<"$list"))" \
+	"$(jget "id=${id[7]}.expert" <<<"$list") $(jget "id=${id[6]}.expert" <<<"$list")" = "e1 e2"
+check "ended requests are gone from the list ($(jget "id=${id[0]}.state" <<<"$list"))" \
+	-z "$(jget "id=${id[0]}.state" <<<"$list")"
+for i in 0 1; do expert_stop "${exp_pid[$i]}" "${exp_port[$i]}"; done
+start_client 7
+start_client 6
+ctl help accept "${id[7]}" --by e1 >/dev/null
+check "e1 accepts request ${id[7]}" $? = 0
+sleep 4
+wait_pid "$cam" 15
+
+for i in 2 3 4 5 6 7; do
+	expert_stop "${exp_pid[$i]}" "${exp_port[$i]}"
+	got=$(md5_frames "$work/s$i.md5")
+	check "request ${id[$i]} (cam$i): the expert decoded its video (${got:-0} frames)" \
+		"${got:-0}" -ge 60
+done
+for i in 0 1; do
+	got=$(md5_frames "$work/s$i.md5")
+	check "request ${id[$i]} (cam$i), ended early: decoded until then (${got:-0} frames)" \
+		"${got:-0}" -ge 30
+done
+
+caasd_stop_check
+caasd_start || bail "caasd starts again"
+check "pools and experts are back after a restart" \
+	"$(ctl --json pool list | jget 0.name) $(ctl --json expert list | python3 -c '
+import json, sys; print(" ".join(sorted(e["name"] + ":" + str(e["capacity"]) for e in json.load(sys.stdin))))')" \
+	= "inspect e1:2 e2:2 e3:2"
+check "help requests are not kept across restarts; no subscription is left" \
+	"$(ctl --json help list) $(ctl --json sub list)" = "[] []"
+caasd_stop_check
+caas_done
