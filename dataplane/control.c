@@ -253,6 +253,7 @@ static int cmd_device_add(struct control *c, const json_t *args, json_t **result
 	dev->port = (uint16_t)port;
 	dev->rtcp_mux = mux;
 	dev->rtcp_port = mux ? dev->port : (uint16_t)(dev->port + 1);
+	dev->talkback_port = (uint16_t)json_integer_value(json_object_get(args, "talkback_port"));
 	dev->pt = (uint8_t)json_integer_value(json_object_get(args, "pt"));
 	dev->clock =
 	    clock ? (uint32_t)json_integer_value(clock) : dp_codec_default_clock(dev->codec);
@@ -325,6 +326,8 @@ static json_t *dev_json(struct control *c, const struct dp_dev *dev)
 	                      "port", dev->port, "rtcp_port", dev->rtcp_port, "codec",
 	                      dp_codec_name(dev->codec), "pt", dev->pt, "clock", dev->clock, "src",
 	                      src, "rtcp_mux", dev->rtcp_mux, "state", stream_state(c, dev, &idle));
+	if (dev->talkback_port)
+		json_object_set_new(o, "talkback_port", json_integer(dev->talkback_port));
 	if (dev->ssrc_set)
 		json_object_set_new(o, "ssrc", json_integer(dev->ssrc));
 	else
@@ -439,6 +442,11 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	}
 	if (st->via_gtpu)
 		json_object_set_new(o, "teid", json_integer(st->teid));
+	if (dev->talkback_port) {
+		json_object_set_new(o, "talkback_out", json_integer((json_int_t)st->stats.talkback_out));
+		json_object_set_new(o, "talkback_no_camera",
+		                    json_integer((json_int_t)st->stats.talkback_no_camera));
+	}
 	return o;
 }
 
@@ -479,7 +487,7 @@ static const char *sub_state(const struct dp_sub *sub)
 }
 
 int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rtcp_port,
-                   bool paused, struct dp_sub **out, char *err, size_t len)
+                   uint16_t talk_from, bool paused, struct dp_sub **out, char *err, size_t len)
 {
 	if (c->n_subs >= c->max_subs)
 		return mg_errf(-ENOSPC, err, len, "too many subscriptions");
@@ -497,6 +505,7 @@ int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rt
 		               "--to %s: caasd has no address of that family", to);
 	}
 	sub->rtcp_port = rtcp_port >= 0 ? (uint16_t)rtcp_port : (uint16_t)(sub->to_port + 1);
+	sub->talk_from_port = talk_from;
 	sub->st = &dev->st;
 	int rc = dp_sub_l2_init(c->dp, sub);
 	if (rc < 0) {
@@ -537,7 +546,7 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no stream %s", name);
-	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1,
+	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1, 0,
 	                    json_is_true(json_object_get(args, "paused")), &sub, err, len);
 	if (rc)
 		return rc;
@@ -565,13 +574,22 @@ static json_t *sub_json(const struct dp_sub *sub)
 	    (json_int_t)sub->stats.dropped_no_mbuf, "ssrc", (json_int_t)sub->ssrc);
 }
 
+/* sub_json, and the talk-back counter of a subscription that carries the expert's voice. */
+static json_t *sub_json_full(const struct dp_sub *sub)
+{
+	json_t *o = sub_json(sub);
+	if (sub->talk_from_port)
+		json_object_set_new(o, "talkback_in", json_integer((json_int_t)sub->stats.talkback_in));
+	return o;
+}
+
 static int cmd_sub_list(struct control *c, const json_t *args, json_t **result, char *err,
 			size_t len)
 {
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < c->n_subs; i++)
-		json_array_append_new(a, sub_json(c->subs[i]));
+		json_array_append_new(a, sub_json_full(c->subs[i]));
 	*result = a;
 	return 0;
 }

@@ -172,7 +172,7 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 		h->cap = cap;
 	}
 	session_addr(d, slot, to, sizeof(to));
-	if (ctl_sub_create(c, dev, to, -1, !live, &sub, err, sizeof(err))) {
+	if (ctl_sub_create(c, dev, to, -1, d->audio_from_port, !live, &sub, err, sizeof(err))) {
 		say("request %" PRIu64 ": %s to %s: %s", a->request, a->device, to, err);
 		return;
 	}

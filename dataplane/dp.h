@@ -44,12 +44,14 @@ struct dp_stream_stats {
 	uint64_t recovered; /* holes filled after a NACK */
 	uint64_t wrong_pt, wrong_ssrc, malformed, duplicates, late, ssrc_changes;
 	uint64_t cache_evicted_kf; /* fast-start cache lost its keyframe to the byte bound */
+	uint64_t talkback_out, talkback_no_camera; /* experts' voice sent to the camera, or not */
 };
 
 struct dp_sub_stats {
 	uint64_t packets, bytes, fast_start_packets;
 	uint64_t nacks_in, retransmits, nack_misses, plis_in, firs_in, rr_in;
 	uint64_t dropped_no_mbuf, dropped_unresolved, dropped_tx;
+	uint64_t talkback_in; /* the expert's voice, forwarded to the camera */
 };
 
 struct dp_nack {
@@ -68,6 +70,7 @@ struct dp_sub {
 	struct dp_stream *st;
 	struct net_addr to;
 	uint16_t to_port, rtcp_port;
+	uint16_t talk_from_port; /* its voice comes from to:talk_from_port (0: none) */
 	enum dp_sub_state state; /* dataplane's; control reads */
 	uint32_t ssrc;           /* ours, towards this expert */
 	uint16_t seq_off;        /* out = in + off (16-bit) */
@@ -143,6 +146,7 @@ struct dp_stream {
 struct dp_dev {
 	char name[DP_NAME_MAX + 1];
 	uint16_t port, rtcp_port;
+	uint16_t talkback_port; /* the camera's port for the experts' voice; 0: no talk-back */
 	enum dp_codec codec;
 	uint8_t pt;
 	uint32_t clock;
@@ -292,6 +296,10 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf, size_t len,
                     const struct net_addr *src, uint16_t sport);
 void dp_stream_tick(struct dp_ctx *dp, struct dp_stream *st);
+/* An RTP datagram (payload at off..off+len of m) on the device's port: when it comes from a
+ * subscriber's talk-back port, forward it to the camera and return true (m is not consumed). */
+bool dp_stream_talkback(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t off,
+                        uint32_t len, const struct net_addr *src, uint16_t sport);
 void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st);
 
 /* dp_fanout.c */

@@ -73,6 +73,9 @@ static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr
 		dp_stream_rtcp(dp, &dev->st, payload, len, src, sport);
 		goto drop;
 	}
+	if (dev->talkback_port && dev->st.n_subs &&
+	    dp_stream_talkback(dp, &dev->st, m, off, len, src, sport))
+		goto drop;
 	if (unlikely(!src_allowed(dev, src))) {
 		if (!dp->cfg->accept_unknown) {
 			dp->stats.drop_unknown_source++;

@@ -432,6 +432,31 @@ void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf,
 	dp->stats.drop_unknown_source++;
 }
 
+bool dp_stream_talkback(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t off,
+                        uint32_t len, const struct net_addr *src, uint16_t sport)
+{
+	struct dp_dev *dev = st->dev;
+
+	for (uint16_t i = 0; i < st->n_subs; i++) {
+		struct dp_sub *sub = st->subs[i];
+		if (!sub->talk_from_port || sport != sub->talk_from_port ||
+		    !net_addr_eq(&sub->to, src))
+			continue;
+		sub->stats.talkback_in++;
+		if (!st->have_ssrc) { /* no camera heard from yet: nowhere to send it */
+			st->stats.talkback_no_camera++;
+			return true;
+		}
+		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
+			dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTP, REC_JNL_F_TO_CAMERA);
+		dp_send_udp(dp, &st->cam, dev->port, dev->talkback_port,
+		            rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len);
+		st->stats.talkback_out++;
+		return true;
+	}
+	return false;
+}
+
 /* Timers, run about once a millisecond. */
 void dp_stream_tick(struct dp_ctx *dp, struct dp_stream *st)
 {

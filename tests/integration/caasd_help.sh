@@ -19,14 +19,16 @@ make_clip h264 "$clip" 8 640x360 || bail "encode the test clip"
 caasd_start || bail "caasd starts"
 
 for ((i = 0; i < N; i++)); do
-	ctl device add "cam$i" --port $((5004 + 2 * i)) --codec h264 --pt 96 --record no >/dev/null ||
+	ctl device add "cam$i" --port $((5004 + 2 * i)) --codec h264 --pt 96 --talkback-port 7000 \
+		>/dev/null ||
 		bail "device cam$i"
 done
 ctl pool add inspect --skills containers,xray >/dev/null
 check "pool inspect added" $? = 0
 ctl expert add e1 --pool inspect --to "$EXP_IP:6000" --capacity 2 >/dev/null &&
 	ctl expert add e2 --pool inspect --to "$EXP_IP:6100" --capacity 2 --auto-accept >/dev/null &&
-	ctl expert add e3 --pool inspect --to "$EXP_IP:6200" --capacity 2 >/dev/null
+	ctl expert add e3 --pool inspect --to "$EXP_IP:6200" --capacity 2 --audio-from-port 6990 \
+		>/dev/null
 check "three experts of capacity 2" $? = 0
 ctl expert add e4 --pool nopool --to "$EXP_IP:6300" >/dev/null 2>&1
 check "an expert of an unknown pool is refused" $? = 1
@@ -79,10 +81,39 @@ check "accepting an active request again is refused" $? = 1
 
 inns cam ping -c 1 -W 2 "$DUT_IP" >/dev/null 2>&1
 ip netns exec "$LAB-cam" "$REPLAY" send --to "$DUT_IP:5004" --streams $N --input "$clip" \
-	--duration 12 --seed 3 --quiet >"$work/send.out" 2>"$work/send.err" &
+	--duration 20 --seed 3 --quiet >"$work/send.out" 2>"$work/send.err" &
 cam=$!
 BG_PIDS+=("$cam")
 sleep 3
+
+# Talk-back: e3 speaks (RTP from its audio port to the device's port, where its video comes
+# from); the camera of its first session, cam2, hears it on its talk-back port, from caasd.
+inns cam python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 7000)); s.settimeout(3)
+n = 0
+try:
+    while True:
+        data, src = s.recvfrom(2048)
+        n += src == (sys.argv[1], 5008) and data[:2] == bytes([0x80, 111])
+except socket.timeout:
+    pass
+print(n)' "$DUT_IP" >"$work/talkback.count" &
+listener=$!
+sleep 0.5
+inns exp python3 -c '
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 6990))
+for i in range(50):
+    s.sendto(struct.pack("!BBHII", 0x80, 111, i, i * 960, 0x45335333) + bytes(160), (sys.argv[2], 5008))
+    time.sleep(0.02)' "$EXP_IP" "$DUT_IP"
+wait "$listener"
+heard=$(cat "$work/talkback.count")
+check "talk-back: cam2's namespace hears e3's 50 voice packets from caasd ($heard)" "$heard" = 50
+check "talk-back counted on the stream ($(ctlj talkback_out stream show cam2))" \
+	"$(ctlj talkback_out stream show cam2)" = 50
 
 # Two sessions end: the waiting requests are assigned, cam7 first, to e1 and e2.
 ctl help end "${id[0]}" >/dev/null && ctl help end "${id[1]}" >/dev/null
@@ -98,8 +129,8 @@ start_client 7
 start_client 6
 ctl help accept "${id[7]}" --by e1 >/dev/null
 check "e1 accepts request ${id[7]}" $? = 0
-sleep 4
-wait_pid "$cam" 15
+sleep 6
+stop_pid "$cam" 2
 
 for i in 2 3 4 5 6 7; do
 	expert_stop "${exp_pid[$i]}" "${exp_port[$i]}"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # caasd's Prometheus page ([mgmt] metrics, 127.0.0.1:9464 in the dut namespace): two devices, an
-# FFmpeg camera sending to one of them, two scrapes two seconds apart from inside the namespace.
-# Checks: 200 with the exposition content type; promtool accepts each page as it stands; the
-# flowing device's packet counter rises between scrapes and is at least what caasctl showed just
-# before the second; caas_streams counts it up and the other down; the recorder's bytes rise;
-# caas_port_drops_total has exactly the reasons caasctl status lists; other paths get 404 and
-# other methods 405. Restarted with metrics_devices = 1 (the two devices come back from the
-# state file), the page has no per-device series and caas_metrics_devices_truncated is 1. With
-# the metrics port taken, caasd refuses to start and says why.
+# FFmpeg camera sending to one of them (which has a subscription), two scrapes two seconds apart
+# from inside the namespace. Checks: 200 with the exposition content type; promtool accepts each
+# page as it stands; the flowing device's packet counter, and the sum over its subscription, rise
+# between scrapes and are at least what caasctl showed just before the second; caas_streams
+# counts it up and the other down; the recorder's bytes rise; caas_port_drops_total has exactly
+# the reasons caasctl status lists; other paths get 404, other methods 405; pages stay whole while
+# devices and subscriptions come and go. Restarted with metrics_devices = 1 (the two devices come
+# back from the state file), the page has no per-device series and caas_metrics_devices_truncated
+# is 1. With the metrics port taken, caasd refuses to start and says why.
 set -uo pipefail
 # shellcheck source=tests/integration/caasd_lib.sh
 . "$(dirname "$0")/caasd_lib.sh"
@@ -66,6 +67,8 @@ camera_start h264 "$clip264" 5004
 up() { [ "$(ctlj state stream show cam1)" = up ]; }
 wait_for 10 up
 check "cam1 is up in caasctl ($(ctlj state stream show cam1))" "$(ctlj state stream show cam1)" = up
+sid=$(ctl sub add cam1 --to "$EXP_IP:6000")
+check "a subscription to cam1 (id ${sid:-none})" -n "$sid"
 sleep 1 # a first sync or two in the recorder
 
 p1=$work/scrape1.prom
@@ -77,67 +80,113 @@ promtool_ok "$p1"
 check "promtool check metrics accepts the first page ($(wc -l <"$p1") lines)" $? = 0
 sleep 2
 shown=$(ctlj packets stream show cam1)
+sub_shown=$(ctlj "id=$sid.packets" sub list)
 got=$(scrape "$p2")
 check "second scrape: 200 ($got)" "${got%% *}" = 200
 promtool_ok "$p2"
 check "promtool check metrics accepts the second page" $? = 0
 diag "page: $(grep -vc '^#' "$p2") samples in $(grep -c '^# TYPE' "$p2") families"
 
-a=$(metric "$p1" 'caas_stream_packets_total{device="cam1"}')
-b=$(metric "$p2" 'caas_stream_packets_total{device="cam1"}')
+# m1 SERIES, m2 SERIES: its value in the first, the second page.
+m1() { metric "$p1" "$1"; }
+m2() { metric "$p2" "$1"; }
+
+a=$(m1 'caas_stream_packets_total{device="cam1"}')
+b=$(m2 'caas_stream_packets_total{device="cam1"}')
 check "cam1's packet counter rises between scrapes (${a:-missing} -> ${b:-missing})" \
 	"${a:-0}" -gt 0 -a "${b:-0}" -gt "${a:-0}"
 check "... and is at least what stream show reported just before (${b:-missing} >= ${shown:-?})" \
 	"${b:-0}" -ge "${shown:-1}" -a "${shown:-0}" -gt 0
-check "cam2 has its series too, with no packets ($(metric "$p2" 'caas_stream_packets_total{device="cam2"}'))" \
-	"$(metric "$p2" 'caas_stream_packets_total{device="cam2"}')" = 0
-a=$(metric "$p1" 'caas_subscriber_packets_total{device="cam1"}')
-check "per-device subscriber sum present, 0 without subscriptions (${a:-missing})" "$a" = 0
-check "caas_streams{state=\"up\"} is 1 while the camera sends ($(metric "$p2" 'caas_streams{state="up"}'))" \
-	"$(metric "$p2" 'caas_streams{state="up"}')" = 1
-check "caas_streams{state=\"down\"} is 1: cam2 ($(metric "$p2" 'caas_streams{state="down"}'))" \
-	"$(metric "$p2" 'caas_streams{state="down"}')" = 1
-check "caas_devices 2, caas_subscribers 0, not truncated" \
-	"$(metric "$p2" caas_devices) $(metric "$p2" caas_subscribers) $(metric "$p2" caas_metrics_devices_truncated)" = "2 0 0"
-a=$(metric "$p2" 'caas_stream_jitter_seconds{device="cam1"}')
+a=$(m2 'caas_stream_packets_total{device="cam2"}')
+check "cam2 has its series too, with no packets (${a:-missing})" "$a" = 0
+a=$(m1 'caas_subscriber_packets_total{device="cam1"}')
+b=$(m2 'caas_subscriber_packets_total{device="cam1"}')
+check "cam1's subscription packets rise ($a -> $b), >= what sub list said (${sub_shown:-?})" \
+	"${b:-0}" -gt "${a:-0}" -a "${b:-0}" -ge "${sub_shown:-1}" -a "${sub_shown:-0}" -gt 0
+a=$(m2 'caas_subscriber_packets_total{device="cam2"}')
+check "cam2's subscription sum is there, and 0 (${a:-missing})" "$a" = 0
+a="$(m2 'caas_stream_subscribers{device="cam1"}') $(m2 'caas_stream_subscribers{device="cam2"}')"
+check "caas_stream_subscribers: cam1 1, cam2 0 ($a)" "$a" = "1 0"
+a=$(m2 'caas_streams{state="up"}')
+check "caas_streams{state=\"up\"} is 1 while the camera sends (${a:-missing})" "$a" = 1
+a=$(m2 'caas_streams{state="down"}')
+check "caas_streams{state=\"down\"} is 1: cam2 (${a:-missing})" "$a" = 1
+a="$(m2 caas_devices) $(m2 caas_subscribers) $(m2 caas_metrics_devices_truncated)"
+check "caas_devices 2, caas_subscribers 1, caas_metrics_devices_truncated 0 ($a)" "$a" = "2 1 0"
+a=$(m2 'caas_stream_jitter_seconds{device="cam1"}')
 check "cam1's jitter in seconds, under 0.1 (${a:-missing})" "$(is "0 <= ${a:--1} < 0.1")" = 1
 
-a=$(metric "$p1" caas_record_bytes_written_total)
-b=$(metric "$p2" caas_record_bytes_written_total)
+a=$(m1 caas_record_bytes_written_total)
+b=$(m2 caas_record_bytes_written_total)
 check "the recorder's bytes rise (${a:-missing} -> ${b:-missing})" "${b:-0}" -gt "${a:-0}"
-a=$(metric "$p1" 'caas_record_packets_total{device="cam1"}')
-b=$(metric "$p2" 'caas_record_packets_total{device="cam1"}')
+a=$(m1 'caas_record_packets_total{device="cam1"}')
+b=$(m2 'caas_record_packets_total{device="cam1"}')
 check "cam1's journaled packets rise (${a:-missing} -> ${b:-missing})" "${b:-0}" -gt "${a:-0}"
-check "cam1 dropped nothing for the recorder ($(metric "$p2" 'caas_record_dropped_total{device="cam1"}'))" \
-	"$(metric "$p2" 'caas_record_dropped_total{device="cam1"}')" = 0
-check "no recorder alarm (disk $(metric "$p2" 'caas_record_alarm{kind="disk"}'), io $(metric "$p2" 'caas_record_alarm{kind="io"}'))" \
-	"$(metric "$p2" 'caas_record_alarm{kind="disk"}') $(metric "$p2" 'caas_record_alarm{kind="io"}')" = "0 0"
+a=$(m2 'caas_record_dropped_total{device="cam1"}')
+check "cam1 dropped nothing for the recorder (${a:-missing})" "$a" = 0
+a="$(m2 'caas_record_alarm{kind="disk"}') $(m2 'caas_record_alarm{kind="io"}')"
+check "no recorder alarm, disk or io ($a)" "$a" = "0 0"
 
-a=$(metric "$p1" 'caas_port_rx_packets_total{port="0"}')
-b=$(metric "$p2" 'caas_port_rx_packets_total{port="0"}')
+a=$(m1 'caas_port_rx_packets_total{port="0"}')
+b=$(m2 'caas_port_rx_packets_total{port="0"}')
 check "port 0's received packets rise (${a:-missing} -> ${b:-missing})" "${b:-0}" -gt "${a:-0}"
 # Every reason status lists, no more, no fewer.
-want=$(ctl --json status | python3 -c 'import json, sys; print(" ".join(sorted(json.load(sys.stdin)["drops"])))')
+want=$(ctl --json status | python3 -c '
+import json, sys; print(" ".join(sorted(json.load(sys.stdin)["drops"])))')
 have=$(sed -n 's/^caas_port_drops_total{port="0",reason="\([a-z0-9_]*\)"} [0-9]*$/\1/p' "$p2" |
 	sort | tr '\n' ' ' | sed 's/ $//')
-check "caas_port_drops_total has every reason status lists ($(wc -w <<<"$have") of $(wc -w <<<"$want"))" \
+check "caas_port_drops_total: the reasons in status ($(wc -w <<<"$have") of $(wc -w <<<"$want"))" \
 	"$have" = "$want"
-check "... including rx_missed" -n "$(metric "$p2" 'caas_port_drops_total{port="0",reason="rx_missed"}')"
+check "... including rx_missed" -n "$(m2 'caas_port_drops_total{port="0",reason="rx_missed"}')"
 ver=$(ctlj version status)
-check "caas_info carries caasd's version ($ver)" "$(metric "$p2" "caas_info{version=\"$ver\"}")" = 1
-a=$(metric "$p2" caas_uptime_seconds)
+check "caas_info carries caasd's version ($ver)" "$(m2 "caas_info{version=\"$ver\"}")" = 1
+a=$(m2 caas_uptime_seconds)
 check "caas_uptime_seconds counts from caasd's start (${a:-missing} > 2)" "$(is "${a:-0} > 2")" = 1
-check "caas_control_packets_total counts the camera's ARP ($(metric "$p2" 'caas_control_packets_total{kind="arp_in"}'))" \
-	"$(metric "$p2" 'caas_control_packets_total{kind="arp_in"}')" -ge 1
-check "caas_mbufs_in_use for the packet pool is positive ($(metric "$p2" 'caas_mbufs_in_use{pool="packets"}'))" \
-	"$(metric "$p2" 'caas_mbufs_in_use{pool="packets"}')" -gt 0
-check "the dataplane's idle loops are counted ($(metric "$p2" 'caas_lcore_idle_loops_total{lcore="dataplane"}'))" \
-	"$(metric "$p2" 'caas_lcore_idle_loops_total{lcore="dataplane"}')" -gt 0
+a=$(m2 'caas_control_packets_total{kind="arp_in"}')
+check "caas_control_packets_total counts the camera's ARP (${a:-missing})" "${a:-0}" -ge 1
+a=$(m2 'caas_mbufs_in_use{pool="packets"}')
+check "caas_mbufs_in_use for the packet pool is positive (${a:-missing})" "${a:-0}" -gt 0
+a=$(m2 'caas_lcore_idle_loops_total{lcore="dataplane"}')
+check "the dataplane's idle loops are counted (${a:-missing})" "${a:-0}" -gt 0
 
 got=$(scrape "$work/other" other)
 check "GET /other: 404 (${got%% *})" "${got%% *}" = 404
 got=$(scrape "$work/post" metrics POST)
 check "POST /metrics: 405 (${got%% *})" "${got%% *}" = 405
+
+# Scrapes back to back while devices and subscriptions come and go: each page must be whole
+# (the registry lock keeps what it walks from being freed under it) and caasd must stay up.
+ip netns exec "$LAB-dut" python3 - "http://$METRICS/metrics" "$work/churn.done" \
+	>"$work/churn.out" 2>&1 <<'EOF' &
+import collections, os, sys, time, urllib.request
+seen = collections.Counter()
+end = time.time() + 60
+while not os.path.exists(sys.argv[2]) and time.time() < end:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+            body = r.read().decode()
+            ok = r.status == 200 and body.endswith("\n") and "caas_record_alarm" in body
+            seen["whole" if ok else "partial"] += 1
+    except Exception as e:
+        seen[type(e).__name__] += 1
+print(" ".join("%s=%d" % kv for kv in sorted(seen.items())))
+EOF
+churn_pid=$!
+BG_PIDS+=("$churn_pid")
+churn_ok=0
+for i in $(seq 15); do
+	ctl device add "tmp$i" --port $((5100 + 2 * i)) --codec h264 --pt 96 >/dev/null &&
+		id=$(ctl sub add cam1 --to "$EXP_IP:$((7000 + 2 * i))") &&
+		ctl sub del "$id" >/dev/null && ctl device del "tmp$i" >/dev/null &&
+		churn_ok=$((churn_ok + 1))
+done
+touch "$work/churn.done"
+wait_pid "$churn_pid" 10
+churn=$(cat "$work/churn.out")
+check "15 rounds of device add, sub add, sub del, device del ($churn_ok done)" "$churn_ok" = 15
+check "scrapes during them were all whole pages ($churn)" \
+	-n "$(grep -E '^whole=[0-9]+$' <<<"$churn")"
+check "caasd still runs" -n "$(kill -0 "$CAASD_PID" 2>/dev/null && echo yes)"
 
 stop_pid "$CAM_PID"
 caasd_stop_check
@@ -156,8 +205,8 @@ check "... caas_metrics_devices_truncated is 1 ($(metric "$p3" caas_metrics_devi
 	"$(metric "$p3" caas_metrics_devices_truncated)" = 1
 check "... and no series has a device label ($(grep -c 'device="' "$p3"))" \
 	"$(grep -c 'device="' "$p3")" = 0
-check "... nor a per-device family ($(grep -Ec '^caas_(stream|subscriber|record_packets|record_dropped)_' "$p3"))" \
-	"$(grep -Ec '^caas_(stream|subscriber|record_packets|record_dropped)_' "$p3")" = 0
+a=$(grep -Ec '^caas_(stream|subscriber|record_packets|record_dropped)_' "$p3")
+check "... nor a per-device family ($a samples)" "$a" = 0
 check "... while the aggregates stay (streams down: $(metric "$p3" 'caas_streams{state="down"}'))" \
 	"$(metric "$p3" 'caas_streams{state="down"}')" = 2
 caasd_stop_check
@@ -166,6 +215,7 @@ caasd_stop_check
 ip netns exec "$LAB-dut" python3 -c '
 import socket, sys, time
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the TIME_WAIT of the scrapes
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen()
 time.sleep(60)

@@ -613,7 +613,8 @@ static void test_help_text(void **state)
 	assert_int_equal(mg_help_text("caasctl", "device add", &text), 0);
 	assert_non_null(strstr(text, "usage: caasctl device add NAME --port N --codec "
 	                             "h264|h265|opus|pcma|pcmu|aac --pt PT [--clock HZ] "
-	                             "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no] [--record yes|no]\n"));
+	                             "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no] [--record yes|no] "
+	                             "[--talkback-port N]\n"));
 	assert_non_null(strstr(text, "  --codec h264|h265|opus|pcma|pcmu|aac\n"
 	                             "                        what the camera sends\n"));
 	assert_non_null(strstr(text, "--ssrc X              accept only this SSRC (decimal or "
