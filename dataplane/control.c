@@ -1088,6 +1088,9 @@ void control_run(struct control *c, volatile bool *quit)
 	while (!*quit) {
 		mg_ctl_poll(c->ctl, 100);
 		rates(c);
+		pthread_mutex_lock(&c->lock);
+		ctl_help_tick(c);
+		pthread_mutex_unlock(&c->lock);
 	}
 }
 

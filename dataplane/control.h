@@ -78,6 +78,11 @@ int ctl_help_init(struct control *c, char *err, size_t errlen);
 void ctl_help_close(struct control *c);
 /* A device is going away: its requests end (their media first). */
 void ctl_help_device_gone(struct control *c, const char *device);
+/* Periodic work on the control thread (time to first frame). */
+void ctl_help_tick(struct control *c);
+/* The help families of the metrics page (from the metrics thread; takes the lock). */
+struct mg_metrics_buf;
+void ctl_help_metrics(struct control *c, struct mg_metrics_buf *b);
 
 /* A stream's state as stream list shows it: "up" (a packet within [ingest] idle_ms), "idle"
  * (within ten times that) or "down". Reads counters only: callable from any thread that holds

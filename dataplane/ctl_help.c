@@ -13,6 +13,7 @@
 #include "control.h"
 #include "mgmt/err.h"
 #include "mgmt/helpdesk.h"
+#include "mgmt/metrics.h"
 #include "mgmt/state.h"
 
 #define MAX_POOLS    256
@@ -34,11 +35,17 @@ struct session {
 	bool with;
 	int slot;
 	uint32_t sub;
+	uint64_t resumed_ns; /* media on: when the subscription was resumed (0: not yet) */
+	bool ttff_seen;
 };
 
 struct ctl_help {
 	struct session *s;
 	size_t n, cap;
+	/* for the metrics page: written here, read by its thread (struct mg_histo allows that) */
+	struct mg_histo wait;        /* request to assignment, seconds */
+	struct mg_histo first_frame; /* media on to the first packet sent to the expert, seconds */
+	_Atomic uint64_t requests, ended;
 };
 
 static uint64_t now_ms(void)
@@ -123,6 +130,7 @@ static void media_start(struct control *c, const struct hd_action *a)
 		media_prepare(c, a, true); /* the --with participant: at once */
 		return;
 	}
+	s->resumed_ns = dp_mono_ns();
 	if (ctl_sub_resume(c, sub) < 0)
 		say("request %" PRIu64 ": resuming subscription %u failed", a->request, sub->id);
 	else
@@ -177,7 +185,7 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 		return;
 	}
 	h->s[h->n] = (struct session){.req = a->request, .with = a->with, .slot = slot,
-	                              .sub = sub->id};
+	                              .sub = sub->id, .resumed_ns = live ? dp_mono_ns() : 0};
 	snprintf(h->s[h->n].expert, sizeof(h->s[h->n].expert), "%s", a->expert);
 	h->n++;
 	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s)", a->request, a->device,
@@ -207,6 +215,8 @@ static void act(struct control *c)
 			say("request %" PRIu64 ": %s waits for pool %s", a.request, a.device, a.pool);
 			break;
 		case HD_ASSIGNED:
+			if (!a.with)
+				mg_histo_observe(&H(c)->wait, a.waited_ms / 1000.0);
 			say("request %" PRIu64 ": %s assigned to %s after %" PRIu64 " ms", a.request,
 			    a.device, a.expert, a.waited_ms);
 			media_prepare(c, &a, false);
@@ -218,6 +228,7 @@ static void act(struct control *c)
 			media_stop(c, &a);
 			break;
 		case HD_ENDED:
+			H(c)->ended++;
 			media_drop(c, a.request);
 			say("request %" PRIu64 ": ended", a.request);
 			break;
@@ -432,6 +443,7 @@ static int cmd_help_request(struct control *c, const json_t *args, json_t **resu
 	                json_string_value(json_object_get(args, "with")), now_ms(), err, len);
 	if (id < 0)
 		return (int)id;
+	H(c)->requests++;
 	act(c);
 	hd_request_get(c->hd, (uint64_t)id, now_ms(), &r);
 	*result = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "state",
@@ -505,14 +517,74 @@ void ctl_help_device_gone(struct control *c, const char *device)
 	act(c);
 }
 
+/* Time to first frame: once a second or so, look at sessions whose media is on and whose first
+ * packet has gone out (the dataplane stamps it). */
+void ctl_help_tick(struct control *c)
+{
+	struct ctl_help *h = H(c);
+
+	for (size_t i = 0; h && i < h->n; i++) {
+		struct session *s = &h->s[i];
+		struct dp_sub *sub;
+		if (s->ttff_seen || !s->resumed_ns || !(sub = ctl_find_sub(c, s->sub)) ||
+		    !sub->stats.packets)
+			continue;
+		s->ttff_seen = true;
+		if (sub->first_ns >= s->resumed_ns)
+			mg_histo_observe(&h->first_frame,
+			                 (double)(sub->first_ns - s->resumed_ns) / 1e9);
+	}
+}
+
+void ctl_help_metrics(struct control *c, struct mg_metrics_buf *b)
+{
+	static struct hd_request_info r[MAX_REQUESTS];
+	struct ctl_help *h;
+	uint64_t by_state[3] = {0};
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	h = H(c);
+	n = c->hd ? hd_request_list(c->hd, now_ms(), r, MAX_REQUESTS) : 0;
+	for (size_t i = 0; i < n && i < MAX_REQUESTS; i++)
+		if ((unsigned)r[i].state < 3)
+			by_state[r[i].state]++;
+	pthread_mutex_unlock(&c->lock);
+	if (!h)
+		return;
+	mg_metrics_family(b, "caas_help_requests", MG_METRIC_GAUGE,
+	                  "Open help requests by state");
+	mg_metrics_gauge(b, MG_LABELS({"state", "queued"}), (double)by_state[HD_STATE_QUEUED]);
+	mg_metrics_gauge(b, MG_LABELS({"state", "assigned"}), (double)by_state[HD_STATE_ASSIGNED]);
+	mg_metrics_gauge(b, MG_LABELS({"state", "active"}), (double)by_state[HD_STATE_ACTIVE]);
+	mg_metrics_family(b, "caas_help_requests_total", MG_METRIC_COUNTER,
+	                  "Help requests made since start");
+	mg_metrics_counter(b, NULL, 0, h->requests);
+	mg_metrics_family(b, "caas_help_ended_total", MG_METRIC_COUNTER,
+	                  "Help requests ended since start");
+	mg_metrics_counter(b, NULL, 0, h->ended);
+	mg_metrics_family(b, "caas_help_wait_seconds", MG_METRIC_HISTOGRAM,
+	                  "Time from a help request to its expert's assignment");
+	mg_metrics_histo(b, NULL, 0, &h->wait);
+	mg_metrics_family(b, "caas_help_first_frame_seconds", MG_METRIC_HISTOGRAM,
+	                  "Time from an expert's media on to its first packet sent");
+	mg_metrics_histo(b, NULL, 0, &h->first_frame);
+}
+
 int ctl_help_init(struct control *c, char *err, size_t errlen)
 {
+	static const double wait_bounds[] = {0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800};
+	static const double ttff_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+	                                     0.25,  0.5,   1,    2.5,   5};
 	c->help = calloc(1, sizeof(struct ctl_help));
 	c->hd = hd_new(MAX_POOLS, MAX_EXPERTS, MAX_REQUESTS);
 	if (!c->help || !c->hd) {
 		ctl_help_close(c);
 		return mg_errf(-ENOMEM, err, errlen, "out of memory for the helpdesk");
 	}
+	mg_histo_init(&H(c)->wait, wait_bounds, sizeof(wait_bounds) / sizeof(wait_bounds[0]));
+	mg_histo_init(&H(c)->first_frame, ttff_bounds,
+	              sizeof(ttff_bounds) / sizeof(ttff_bounds[0]));
 	return 0;
 }
 

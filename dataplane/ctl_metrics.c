@@ -390,8 +390,7 @@ static void fill_record(struct control *c, const struct snap *s, struct mg_metri
  */
 static void fill_help(struct control *c, struct mg_metrics_buf *b)
 {
-	(void)c;
-	(void)b;
+	ctl_help_metrics(c, b);
 }
 
 static int fill(void *arg, struct mg_metrics_buf *b)

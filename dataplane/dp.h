@@ -71,6 +71,7 @@ struct dp_sub {
 	struct net_addr to;
 	uint16_t to_port, rtcp_port;
 	uint16_t talk_from_port; /* its voice comes from to:talk_from_port (0: none) */
+	uint64_t first_ns;       /* dataplane's: when its first packet went out */
 	enum dp_sub_state state; /* dataplane's; control reads */
 	uint32_t ssrc;           /* ours, towards this expert */
 	uint16_t seq_off;        /* out = in + off (16-bit) */

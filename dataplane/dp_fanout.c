@@ -93,6 +93,8 @@ static void sub_emit(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 	} else {
 		sub->last_out_seq = out_seq;
 		sub->last_out_ts = out_ts;
+		if (unlikely(!sub->stats.packets))
+			sub->first_ns = dp->now_ns;
 		sub->stats.packets++;
 		sub->stats.bytes += rtp_len;
 	}

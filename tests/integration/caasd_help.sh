@@ -144,6 +144,19 @@ for i in 0 1; do
 		"${got:-0}" -ge 30
 done
 
+# The metrics page tells the same story; promtool accepts it.
+inns dut python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read().decode(), end="")' >"$work/metrics.txt"
+check "promtool accepts the metrics page" -z "$(promtool check metrics <"$work/metrics.txt" 2>&1)"
+metric() { awk -v k="$1" '$1 == k { print $2 }' "$work/metrics.txt"; }
+check "caas_help_requests_total 8 ($(metric caas_help_requests_total))" \
+	"$(metric caas_help_requests_total)" = 8
+check "8 assignments in the wait histogram ($(metric caas_help_wait_seconds_count))" \
+	"$(metric caas_help_wait_seconds_count)" = 8
+check "active sessions: 6 ($(metric 'caas_help_requests{state="active"}'))" \
+	"$(metric 'caas_help_requests{state="active"}')" = 6
+check "time to first frame observed for the sessions that started with media waiting \
+($(metric caas_help_first_frame_seconds_count))" "$(metric caas_help_first_frame_seconds_count)" -ge 6
+
 caasd_stop_check
 caasd_start || bail "caasd starts again"
 check "pools and experts are back after a restart" \
