@@ -80,6 +80,7 @@ static const struct key keys[] = {
     STR("mgmt", "state", state),
     STR("mgmt", "metrics", metrics),
     U32("mgmt", "metrics_devices", metrics_devices, 0, 65536),
+    U32("mgmt", "loss_event_pct", loss_event_pct, 1, 100),
 };
 
 void caas_config_defaults(struct caas_config *cfg)
@@ -110,6 +111,7 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->socket_mode = 0660;
 	snprintf(cfg->state, sizeof(cfg->state), "/var/lib/caas/state.json");
 	cfg->metrics_devices = 256;
+	cfg->loss_event_pct = 5;
 	cfg->record = true;
 	cfg->record_ring = 65536;
 	rec_config_defaults(&cfg->rec);

@@ -70,6 +70,7 @@ struct caas_config {
 	char state[256]; /* the registry file; "" keeps nothing across restarts */
 	char metrics[64]; /* Prometheus endpoint ADDR:PORT; "" for none */
 	uint32_t metrics_devices; /* per-device series only up to this many devices */
+	uint32_t loss_event_pct;  /* an event when a stream's recent loss reaches this */
 };
 
 void caas_config_defaults(struct caas_config *cfg);

@@ -1025,7 +1025,16 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			return rc;
 		}
 	}
-	if ((rc = ctl_help_init(c, err, errlen)) < 0)
+	nb += ctl_help_ncommands;
+	for (size_t i = 0; i < ctl_event_ncommands && nb + i < CTL_MAX_COMMANDS; i++) {
+		c->bound[nb + i] = (struct ctl_binding){c, ctl_event_commands[i].fn};
+		rc = mg_ctl_bind(c->ctl, ctl_event_commands[i].name, locked, &c->bound[nb + i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot bind command %s", ctl_event_commands[i].name);
+			return rc;
+		}
+	}
+	if ((rc = ctl_help_init(c, err, errlen)) < 0 || (rc = ctl_events_init(c, err, errlen)) < 0)
 		return rc;
 	char missing[256];
 	if (mg_ctl_unbound(c->ctl, missing, sizeof(missing))) {
@@ -1090,6 +1099,7 @@ void control_run(struct control *c, volatile bool *quit)
 		rates(c);
 		pthread_mutex_lock(&c->lock);
 		ctl_help_tick(c);
+		ctl_events_tick(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 }
@@ -1115,6 +1125,7 @@ void control_close(struct control *c)
 	mg_ctl_close(c->ctl);
 	mg_state_close(c->state);
 	ctl_help_close(c);
+	ctl_events_close(c);
 	rte_free(c->devs);
 	rte_free(c->subs);
 }

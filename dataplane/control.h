@@ -15,6 +15,7 @@ struct mg_state;
 struct mg_metrics;
 struct hd;
 struct ctl_help;
+struct ctl_events;
 struct control;
 
 typedef int (*ctl_handler)(struct control *c, const json_t *args, json_t **result, char *err,
@@ -51,6 +52,7 @@ struct control {
 	struct mg_metrics *metrics; /* NULL without [mgmt] metrics */
 	struct hd *hd;              /* expert pools and help requests */
 	struct ctl_help *help;      /* their subscriptions (ctl_help.c) */
+	struct ctl_events *events;  /* the event ring (ctl_events.c) */
 };
 
 /* control.c, for the other command files (called with the registry lock held) */
@@ -88,6 +90,15 @@ void ctl_help_metrics(struct control *c, struct mg_metrics_buf *b);
  * (within ten times that) or "down". Reads counters only: callable from any thread that holds
  * c->lock (dev stays registered). */
 const char *ctl_stream_state(const struct control *c, const struct dp_dev *dev);
+
+/* ctl_events.c: what changed, for caasctl events */
+extern const struct ctl_command ctl_event_commands[];
+extern const size_t ctl_event_ncommands;
+int ctl_events_init(struct control *c, char *err, size_t errlen);
+void ctl_events_close(struct control *c);
+void ctl_events_tick(struct control *c);
+/* Record an event of type with fields (a new object, taken; NULL for none). */
+void ctl_event(struct control *c, const char *type, json_t *fields);
 
 /* ctl_metrics.c: the Prometheus endpoint on [mgmt] metrics. */
 int ctl_metrics_start(struct control *c, char *err, size_t errlen);

@@ -209,6 +209,15 @@ static void act(struct control *c)
 	struct hd_action a;
 
 	while (hd_next_action(c->hd, &a)) {
+		ctl_event(c, a.type == HD_QUEUED     ? "help_queued"
+		             : a.type == HD_ASSIGNED ? "help_assigned"
+		             : a.type == HD_START    ? "help_media_on"
+		             : a.type == HD_STOP     ? "help_media_off"
+		                                     : "help_ended",
+		          json_pack("{s:I, s:s, s:s, s:s, s:b, s:i, s:f}", "request",
+		                    (json_int_t)a.request, "device", a.device, "pool", a.pool,
+		                    "expert", a.expert, "with", a.with, "priority", a.priority,
+		                    "waited_s", a.waited_ms / 1000.0));
 		switch (a.type) {
 		case HD_QUEUED:
 			media_drop(c, a.request);
@@ -444,6 +453,10 @@ static int cmd_help_request(struct control *c, const json_t *args, json_t **resu
 	if (id < 0)
 		return (int)id;
 	H(c)->requests++;
+	ctl_event(c, "help_requested",
+	          json_pack("{s:I, s:s, s:s, s:i}", "request", (json_int_t)id, "device", device,
+	                    "pool", json_string_value(json_object_get(args, "pool")), "priority",
+	                    (int)json_integer_value(json_object_get(args, "priority"))));
 	act(c);
 	hd_request_get(c->hd, (uint64_t)id, now_ms(), &r);
 	*result = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "state",

@@ -163,6 +163,9 @@ struct dp_dev {
 	atomic_bool rec_on;
 	uint64_t rec_dropped; /* dataplane's: packets the full recorder ring refused */
 	/* written by the control thread only */
+	char ctl_state[8];    /* the stream state the last event said */
+	bool ctl_loss_high;   /* recent loss above [mgmt] loss_event_pct, as an event said */
+	uint64_t ctl_sealed;  /* chunks sealed, as the last event said */
 	double ctl_kbps;
 	uint64_t ctl_last_bytes;
 	struct dp_stream st;

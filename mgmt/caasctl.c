@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -232,6 +233,44 @@ static int run(const char *path, const struct mg_cmd *cmd, json_t *args, const s
 	return status;
 }
 
+/* caasctl events: one JSON line per event; with --follow, ask again every 0.5 s for what came
+ * since, until interrupted (or caasd goes away: exit 1). */
+static int do_events(const char *path, json_t *args, const struct opts *o)
+{
+	bool follow = json_is_true(json_object_get(args, "follow"));
+	char err[MG_ERR_MAX];
+	struct mg_client cl;
+	int rc = mg_client_open(&cl, path, o->timeout_ms, err, sizeof(err));
+
+	json_object_del(args, "follow");
+	while (!rc) {
+		json_t *result = NULL, *ev;
+		size_t i;
+
+		rc = mg_client_call(&cl, "events", args, o->timeout_ms, &result, err, sizeof(err));
+		if (rc)
+			break;
+		if (json_integer_value(json_object_get(result, "lost")))
+			fprintf(stderr, "caasctl: %" JSON_INTEGER_FORMAT " events were overwritten\n",
+			        json_integer_value(json_object_get(result, "lost")));
+		json_array_foreach(json_object_get(result, "events"), i, ev)
+		{
+			char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (line)
+				puts(line);
+			free(line);
+		}
+		fflush(stdout);
+		json_object_set(args, "since", json_object_get(result, "next"));
+		json_decref(result);
+		if (!follow || ferror(stdout))
+			break;
+		usleep(500000);
+	}
+	mg_client_close(&cl);
+	return rc ? complain(EXIT_FAILURE, "%s", err) : EXIT_SUCCESS;
+}
+
 /* A command caasctl carries out itself: defaults filled in as caasd would, then run here. */
 static int client_cmd(const struct mg_cmd *cmd, json_t *args, const char *path,
                       const struct opts *o, char *err, size_t errlen)
@@ -310,6 +349,8 @@ int main(int argc, char **argv)
 		status = do_help(args, &o);
 	else if (!strcmp(cmd->name, "version"))
 		status = do_version(path, &o);
+	else if (!strcmp(cmd->name, "events"))
+		status = do_events(path, args, &o);
 	else if (cmd->flags & MG_CMD_CLIENT)
 		status = client_cmd(cmd, args, path, &o, err, sizeof(err));
 	else

@@ -507,6 +507,25 @@ static const struct mg_cmd cmds[] = {
             },
     },
     {
+        .name = "events",
+        .help = "what changed: streams up/down, loss, help requests, chunks sealed, alarms",
+        .args =
+            ARGS{
+                {.name = "since",
+                 .type = MG_TYPE_INT,
+                 .min = 0,
+                 .max = INT64_MAX,
+                 .meta = "SEQ",
+                 .help = "from this sequence number (default: the last 20)"},
+                {.name = "follow",
+                 .type = MG_TYPE_BOOL,
+                 .flags = MG_ARG_FLAG,
+                 .def = "no",
+                 .help = "keep printing new events as they come (caasctl asks every 0.5 s)"},
+                {0},
+            },
+    },
+    {
         .name = "help",
         .help = "list commands, or describe one",
         .args =

@@ -144,6 +144,30 @@ for i in 0 1; do
 		"${got:-0}" -ge 30
 done
 
+# The event stream tells the story as JSON lines.
+ctl events --since 0 >"$work/events.jsonl"
+count_ev() { python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    n += e["type"] == sys.argv[2] and all(str(e.get(k)) == v for k, v in (a.split("=") for a in sys.argv[3:]))
+print(n)' "$work/events.jsonl" "$@"; }
+check "events: 8 help requests ($(count_ev help_requested))" "$(count_ev help_requested)" = 8
+check "events: 8 assignments ($(count_ev help_assigned)), 2 ended ($(count_ev help_ended))" \
+	"$(count_ev help_assigned) $(count_ev help_ended)" = "8 2"
+check "events: cam7 was assigned to e1 ($(count_ev help_assigned device=cam7 expert=e1))" \
+	"$(count_ev help_assigned device=cam7 expert=e1)" = 1
+check "events: the cameras' streams came up ($(count_ev stream_state to=up))" \
+	"$(count_ev stream_state to=up)" -ge 8
+timeout 2 "$CAASCTL" -s "$SOCK" events --follow >"$work/follow.jsonl" 2>&1 &
+follower=$!
+sleep 0.7
+ctl help end "${id[2]}" >/dev/null
+wait "$follower"
+followed=$(grep '"type":"help_ended"' "$work/follow.jsonl" | grep -c "\"request\":${id[2]},")
+check "events --follow shows the end of request ${id[2]} as it happens ($followed)" "$followed" = 1
+
 # The metrics page tells the same story; promtool accepts it.
 inns dut python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read().decode(), end="")' >"$work/metrics.txt"
 check "promtool accepts the metrics page" -z "$(promtool check metrics <"$work/metrics.txt" 2>&1)"
@@ -152,8 +176,8 @@ check "caas_help_requests_total 8 ($(metric caas_help_requests_total))" \
 	"$(metric caas_help_requests_total)" = 8
 check "8 assignments in the wait histogram ($(metric caas_help_wait_seconds_count))" \
 	"$(metric caas_help_wait_seconds_count)" = 8
-check "active sessions: 6 ($(metric 'caas_help_requests{state="active"}'))" \
-	"$(metric 'caas_help_requests{state="active"}')" = 6
+check "active sessions: 5 ($(metric 'caas_help_requests{state="active"}'))" \
+	"$(metric 'caas_help_requests{state="active"}')" = 5
 check "time to first frame observed for the sessions that started with media waiting \
 ($(metric caas_help_first_frame_seconds_count))" "$(metric caas_help_first_frame_seconds_count)" -ge 6
 
