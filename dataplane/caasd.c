@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 	if ((rc = control_init(&ctl, &cfg, &dp, err, sizeof(err))) < 0)
 		goto fail;
 	ctl.control_lcore = rte_get_main_lcore();
+	ctl.config_path = path;
 	ctl.dataplane_lcore = worker;
 
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];

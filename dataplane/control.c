@@ -31,6 +31,13 @@
 /* Hand a message to the dataplane and wait for its answer. The dataplane answers between two
  * bursts, so this takes microseconds; a dataplane that does not answer is a bug we report
  * rather than hide, and the message is then leaked on purpose (it may still be read). */
+static int dp_call(struct control *c, struct dp_msg *msg);
+
+int ctl_dp_call(struct control *c, struct dp_msg *msg)
+{
+	return dp_call(c, msg);
+}
+
 static int dp_call(struct control *c, struct dp_msg *msg)
 {
 	if (rte_ring_enqueue(c->dp->ctl_ring, msg) < 0)
@@ -1016,22 +1023,26 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			return rc;
 		}
 	}
+	/* The commands of the other control files. */
+	static const struct {
+		const struct ctl_command *cmds;
+		const size_t *n;
+	} more[] = {{ctl_help_commands, &ctl_help_ncommands},
+	            {ctl_event_commands, &ctl_event_ncommands},
+	            {ctl_tune_commands, &ctl_tune_ncommands}};
 	size_t nb = sizeof(handlers) / sizeof(handlers[0]);
-	for (size_t i = 0; i < ctl_help_ncommands && nb + i < CTL_MAX_COMMANDS; i++) {
-		c->bound[nb + i] = (struct ctl_binding){c, ctl_help_commands[i].fn};
-		rc = mg_ctl_bind(c->ctl, ctl_help_commands[i].name, locked, &c->bound[nb + i]);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot bind command %s", ctl_help_commands[i].name);
-			return rc;
-		}
-	}
-	nb += ctl_help_ncommands;
-	for (size_t i = 0; i < ctl_event_ncommands && nb + i < CTL_MAX_COMMANDS; i++) {
-		c->bound[nb + i] = (struct ctl_binding){c, ctl_event_commands[i].fn};
-		rc = mg_ctl_bind(c->ctl, ctl_event_commands[i].name, locked, &c->bound[nb + i]);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot bind command %s", ctl_event_commands[i].name);
-			return rc;
+	for (size_t t = 0; t < sizeof(more) / sizeof(more[0]); t++) {
+		for (size_t i = 0; i < *more[t].n; i++, nb++) {
+			if (nb == CTL_MAX_COMMANDS) {
+				snprintf(err, errlen, "more than %d commands", CTL_MAX_COMMANDS);
+				return -ENOSPC;
+			}
+			c->bound[nb] = (struct ctl_binding){c, more[t].cmds[i].fn};
+			rc = mg_ctl_bind(c->ctl, more[t].cmds[i].name, locked, &c->bound[nb]);
+			if (rc < 0) {
+				snprintf(err, errlen, "cannot bind command %s", more[t].cmds[i].name);
+				return rc;
+			}
 		}
 	}
 	if ((rc = ctl_help_init(c, err, errlen)) < 0 || (rc = ctl_events_init(c, err, errlen)) < 0)

@@ -53,9 +53,11 @@ struct control {
 	struct hd *hd;              /* expert pools and help requests */
 	struct ctl_help *help;      /* their subscriptions (ctl_help.c) */
 	struct ctl_events *events;  /* the event ring (ctl_events.c) */
+	const char *config_path;    /* for config reload */
 };
 
 /* control.c, for the other command files (called with the registry lock held) */
+int ctl_dp_call(struct control *c, struct dp_msg *msg); /* a message to the dataplane, waited */
 struct dp_dev *ctl_find_dev(struct control *c, const char *name);
 struct dp_sub *ctl_find_sub(struct control *c, uint32_t id);
 /* A subscription of dev's stream to "IP:PORT" (RTCP to rtcp_port, or PORT + 1 when < 0), whose
@@ -99,6 +101,10 @@ void ctl_events_close(struct control *c);
 void ctl_events_tick(struct control *c);
 /* Record an event of type with fields (a new object, taken; NULL for none). */
 void ctl_event(struct control *c, const char *type, json_t *fields);
+
+/* ctl_tune.c: run-time tunables and config reload */
+extern const struct ctl_command ctl_tune_commands[];
+extern const size_t ctl_tune_ncommands;
 
 /* ctl_metrics.c: the Prometheus endpoint on [mgmt] metrics. */
 int ctl_metrics_start(struct control *c, char *err, size_t errlen);

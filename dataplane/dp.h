@@ -217,7 +217,9 @@ struct dp_msg {
 	int rc;
 	struct dp_dev *dev;
 	struct dp_sub *sub;
-	uint32_t u32; /* DP_MSG_TUNE: new idle sleep */
+	uint32_t u32; /* DP_MSG_TUNE: the new value */
+	size_t cfg_off; /* DP_MSG_TUNE: where in struct caas_config; SIZE_MAX: idle sleep only */
+	bool cfg_bool;  /* DP_MSG_TUNE: a bool there, else a uint32_t */
 };
 
 /* Everything the dataplane lcore owns. Cache-aligned: the hot loop touches only this. */

@@ -2,6 +2,8 @@
  * with control messages applied between bursts and timers about once a millisecond. It may
  * sleep briefly when idle (dataplane.idle_sleep_us) so that a small box stays usable. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,7 +66,18 @@ void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg)
 		dp_sub_resume(dp, msg->sub);
 		break;
 	case DP_MSG_TUNE:
-		dp->idle_sleep_us = msg->u32;
+		/* The configuration is the dataplane's to read between bursts: change it here, where
+		 * nothing reads it at the same time. */
+		if (msg->cfg_off != SIZE_MAX) {
+			char *field = (char *)dp->cfg + msg->cfg_off;
+			if (msg->cfg_bool)
+				*(bool *)field = msg->u32 != 0;
+			else
+				*(uint32_t *)field = msg->u32;
+		}
+		if (msg->cfg_off == offsetof(struct caas_config, idle_sleep_us) ||
+		    msg->cfg_off == SIZE_MAX)
+			dp->idle_sleep_us = msg->u32;
 		break;
 	}
 	/* The reply ring is as large as the request ring, so this cannot fail. */

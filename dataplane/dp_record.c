@@ -97,6 +97,9 @@ static void apply_op(struct dp_recorder *r, struct dp_rec_item *it)
 		if (h->rs)
 			rec_stream_stop(h->rs);
 		break;
+	case DP_REC_OP_TUNE:
+		rec_recorder_tune(r->rr, call->tune);
+		break;
 	case DP_REC_OP_CLOSE:
 		if (h->rs)
 			rec_stream_close(h->rs);
@@ -238,8 +241,22 @@ struct dp_rec_handle *dp_rec_handle_new(const struct dp_dev *dev)
 	return h;
 }
 
+static int rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_op op,
+                    const struct rec_config *tune, char *err, size_t errlen);
+
 int dp_rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_op op, char *err,
                 size_t errlen)
+{
+	return rec_call(r, h, op, NULL, err, errlen);
+}
+
+int dp_recorder_tune(struct dp_recorder *r, const struct rec_config *c, char *err, size_t errlen)
+{
+	return rec_call(r, NULL, DP_REC_OP_TUNE, c, err, errlen);
+}
+
+static int rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_op op,
+                    const struct rec_config *tune, char *err, size_t errlen)
 {
 	struct dp_rec_call *call = calloc(1, sizeof(*call));
 	struct dp_rec_item it = {.h = h, .type = (uint8_t)op};
@@ -251,6 +268,7 @@ int dp_rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_op o
 		return -ENOMEM;
 	}
 	it.call = call;
+	call->tune = tune;
 	/* The ring is shared with the dataplane; wait for room rather than drop an operation. */
 	for (int i = 0; rte_ring_enqueue_elem(r->ring, &it, sizeof(it)); i++) {
 		if (i == CALL_WAIT_MS) {

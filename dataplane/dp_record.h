@@ -17,6 +17,7 @@ enum dp_rec_op {
 	DP_REC_OP_START,
 	DP_REC_OP_STOP,
 	DP_REC_OP_CLOSE, /* also frees the handle */
+	DP_REC_OP_TUNE,  /* apply the call's tune settings; no handle */
 };
 
 /* A device's recording, as the control thread holds it. rs belongs to the recorder thread;
@@ -30,6 +31,7 @@ struct dp_rec_handle {
 
 /* A control operation's answer. */
 struct dp_rec_call {
+	const struct rec_config *tune; /* DP_REC_OP_TUNE */
 	atomic_bool done;
 	int rc;
 	char err[256];
@@ -53,6 +55,9 @@ struct dp_rec_handle *dp_rec_handle_new(const struct dp_dev *dev);
  * err filled. After DP_REC_OP_CLOSE the handle is gone. */
 int dp_rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_op op, char *err,
                 size_t errlen);
+
+/* Apply the run-time settings of c (rec_recorder_tune) on the recorder thread; waits. */
+int dp_recorder_tune(struct dp_recorder *r, const struct rec_config *c, char *err, size_t errlen);
 
 const struct rec_stats *dp_recorder_stats(const struct dp_recorder *r);
 const char *dp_recorder_dir(const struct dp_recorder *r);

@@ -526,6 +526,46 @@ static const struct mg_cmd cmds[] = {
             },
     },
     {
+        .name = "tune show",
+        .help = "list what can change at run time, with values, ranges and where it applies",
+        .cols =
+            COLS{
+                {.key = "key", .header = "KEY"},
+                {.key = "value", .header = "VALUE"},
+                {.key = "min", .header = "MIN"},
+                {.key = "max", .header = "MAX"},
+                {.key = "applies", .header = "APPLIES"},
+                {0},
+            },
+    },
+    {
+        .name = "tune set",
+        .help = "change a run-time setting now (the file is not rewritten)",
+        .args =
+            ARGS{
+                {.name = "key",
+                 .type = MG_TYPE_STRING,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = 64,
+                 .meta = "KEY",
+                 .help = "section.key as in the file, e.g. rtcp.nack_retries"},
+                {.name = "value",
+                 .type = MG_TYPE_STRING,
+                 .flags = REQ | POS,
+                 .min = 1,
+                 .max = 32,
+                 .meta = "VALUE",
+                 .help = "a number, or yes/no"},
+                {0},
+            },
+    },
+    {
+        .name = "config reload",
+        .help = "read the configuration file again: apply what can change at run time, list "
+                "what needs a restart",
+    },
+    {
         .name = "help",
         .help = "list commands, or describe one",
         .args =

@@ -1239,6 +1239,20 @@ bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 	return rr->u.nbufs_free != rr->u.nbufs;
 }
 
+void rec_recorder_tune(struct rec_recorder *rr, const struct rec_config *c)
+{
+	if (c->segment_seconds)
+		rr->c.segment_seconds = c->segment_seconds;
+	if (c->fsync_ms)
+		rr->c.fsync_ms = c->fsync_ms;
+	rr->c.reserve_bytes = c->reserve_bytes;
+	rr->c.retention_bytes = c->retention_bytes;
+	rr->c.retention_age_s = c->retention_age_s;
+	rr->next_sync_ns = 0;
+	rr->next_disk_ns = 0;
+	rr->next_age_ns = 0;
+}
+
 const struct rec_stats *rec_recorder_stats(const struct rec_recorder *rr)
 {
 	return &rr->st;

@@ -98,6 +98,10 @@ void rec_recorder_free(struct rec_recorder *rr);
  * CLOCK_MONOTONIC. Returns whether I/O is still in flight. */
 bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns);
 const struct rec_stats *rec_recorder_stats(const struct rec_recorder *rr);
+/* Apply what may change at run time: segment_seconds, fsync_ms, reserve_bytes,
+ * retention_bytes, retention_age_s (the rest needs a restart). Takes effect at the next chunk
+ * or tick. */
+void rec_recorder_tune(struct rec_recorder *rr, const struct rec_config *c);
 const char *rec_recorder_key_id(const struct rec_recorder *rr);
 const char *rec_recorder_dir(const struct rec_recorder *rr);
 
