@@ -1054,6 +1054,10 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 	}
 	if (cfg->metrics[0] && (rc = ctl_metrics_start(c, err, errlen)) < 0)
 		return rc;
+	if ((rc = ctl_telemetry_init(c)) < 0) {
+		snprintf(err, errlen, "telemetry: %s", strerror(-rc));
+		return rc;
+	}
 	return 0;
 }
 
@@ -1120,6 +1124,9 @@ void control_close(struct control *c)
 	/* The dataplane has stopped: everything is ours to release. The recorder records what
 	 * is still queued and seals every open chunk before it stops. */
 	ctl_metrics_stop(c); /* its thread reads what is freed below */
+	pthread_mutex_lock(&c->lock);
+	ctl_telemetry_close();
+	pthread_mutex_unlock(&c->lock);
 	dp_recorder_stop(c->rec);
 	c->rec = NULL;
 	for (uint32_t i = 0; i < c->n_devs; i++) {

@@ -106,6 +106,10 @@ void ctl_event(struct control *c, const char *type, json_t *fields);
 extern const struct ctl_command ctl_tune_commands[];
 extern const size_t ctl_tune_ncommands;
 
+/* ctl_telemetry.c: /caas/... commands in DPDK telemetry */
+int ctl_telemetry_init(struct control *c);
+void ctl_telemetry_close(void);
+
 /* ctl_metrics.c: the Prometheus endpoint on [mgmt] metrics. */
 int ctl_metrics_start(struct control *c, char *err, size_t errlen);
 void ctl_metrics_stop(struct control *c);
