@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the appliance end to end, in a lab of network namespaces on this machine.
 # caasd drives its veth with DPDK; an officer's camera (FFmpeg, H.264 720p30) streams RTP to
-# it; two remote experts (FFmpeg) subscribe, one of them joining late, and decode what they get;
-# the operator's view (caasctl) is printed; everything is torn down at the end.
+# it and is recorded; the officer presses help and a timber expert is assigned, opens the
+# session and accepts, decodes the video and talks back to the camera; a valuation expert joins
+# mid-stream; the operator's view (caasctl) is printed; the recording is verified; everything
+# is torn down at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -35,59 +37,103 @@ for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 grep "^caasd" "$work/caasd.log" || { cat "$work/caasd.log"; exit 1; }
 "$lab" exec cam ping -c 1 -W 2 198.18.0.1 >/dev/null && echo "camera pings caasd: ok"
 
-say "operator registers the officer's camera"
-echo "\$ caasctl device add officer-17 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32"
-ctl device add officer-17 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32 >/dev/null
+say "operator registers the officer's camera and the expert pools"
+echo "\$ caasctl device add officer-17 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32 --talkback-port 7000"
+ctl device add officer-17 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32 \
+	--talkback-port 7000 >/dev/null
+ctl pool add timber --skills wood,species >/dev/null
+ctl pool add valuation --skills customs-value >/dev/null
+ctl expert add anna --pool timber --to 198.18.0.3:6000 --audio-from-port 6900 --capacity 2 >/dev/null
+ctl expert add ben --pool valuation --to 198.18.0.3:6100 --auto-accept >/dev/null
 ctl device list
+ctl expert list
 
-say "the camera streams (FFmpeg, ${frames} frames of 720p30)"
+say "the camera streams (FFmpeg, ${frames} frames of 720p30); every packet is recorded"
 "$lab" exec cam ffmpeg -nostdin -v error -re -i "$clip" -an -c copy -bsf:v h264_mp4toannexb \
 	-f rtp -pkt_size 1200 rtp://198.18.0.1:5004 >"$work/camera.log" 2>&1 &
 cam_pid=$!
 
-expert() { # name port: subscribe paused, start FFmpeg on the SDP, resume; FFmpeg writes NAME.md5
-	local id
-	id=$(ctl sub add officer-17 --to "198.18.0.3:$2" --paused)
-	ctl sub sdp "$id" >"$work/$1.sdp"
+client() { # name port sdp-file: an expert's player, FFmpeg writing NAME.md5
 	"$lab" exec exp timeout 20 ffmpeg -nostdin -y -v error -protocol_whitelist file,udp,rtp \
-		-i "$work/$1.sdp" -fps_mode passthrough -flush_packets 1 -f framemd5 "$work/$1.md5" \
+		-i "$3" -fps_mode passthrough -flush_packets 1 -f framemd5 "$work/$1.md5" \
 		2>"$work/$1.err" &
 	wait_udp "$CAAS_LAB-exp" "$2"
-	ctl sub resume "$id"
-	echo "expert $1 subscribed as #$id on port $2"
 }
 sleep 1
-say "an expert from the timber pool joins"
-expert timber 6000
-sleep 4
-say "a second expert (valuation) joins mid-stream: the fast-start cache gives a picture at once"
-expert valuation 6002
+say "the officer presses help: timber"
+echo "\$ caasctl help officer-17 --pool timber"
+rid=$(ctl help officer-17 --pool timber)
+ctl help list
+echo "anna's client opens what she will receive, then she accepts"
+ctl expert sdp anna >"$work/anna.sdp"
+client anna 6000 "$work/anna.sdp"
+ctl help accept "$rid" --by anna
+
+sleep 2
+say "anna talks back: her voice reaches the officer's camera"
+"$lab" exec cam python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 7000)); s.settimeout(2)
+n = 0
+try:
+    while True:
+        s.recvfrom(2048); n += 1
+except socket.timeout:
+    pass
+print("officer heard %d voice packets from caasd" % n)' &
+listener=$!
+sleep 0.3
+"$lab" exec exp python3 -c '
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.0.3", 6900))
+for i in range(50):
+    s.sendto(struct.pack("!BBHII", 0x80, 111, i, i * 960, 0x414e4e41) + bytes(120), ("198.18.0.1", 5004))
+    time.sleep(0.02)'
+wait "$listener"
+
+say "a valuation question: a second expert (auto-accepting) joins mid-stream"
+rid2=$(ctl help officer-17 --pool valuation)
+ctl expert sdp ben >"$work/ben.sdp"
+client ben 6100 "$work/ben.sdp"
 sleep 2
 
 say "operator's view"
-echo "\$ caasctl stream list"
-ctl stream list
-echo "\$ caasctl sub list"
-ctl sub list
 echo "\$ caasctl status (excerpt)"
 ctl status | grep -E 'rx_pps|tx_pps|zero_copy|devices|subscribers'
+echo "\$ caasctl stream list"
+ctl stream list
+echo "\$ caasctl help list"
+ctl help list
+echo "\$ caasctl expert list"
+ctl expert list
+echo "\$ caasctl record list"
+ctl record list
 
 wait "$cam_pid" || true
 sleep 1
+ctl help end "$rid" && ctl help end "$rid2"
 # The stream is over: let the experts' FFmpeg finish writing and exit, as Ctrl-C would.
 pkill -INT -f "^ffmpeg .*framemd5 $work/" 2>/dev/null || true
 for _ in $(seq 50); do pgrep -f "^ffmpeg .*framemd5 $work/" >/dev/null || break; sleep 0.1; done
 say "what the experts decoded"
 status=0
-for e in timber valuation; do
+for e in anna ben; do
 	got=$(grep -vc '^#' "$work/$e.md5" 2>/dev/null || true)
 	errs=$(wc -l <"$work/$e.err")
 	echo "expert $e: ${got:-0} frames decoded, $errs decoder messages"
 	sed 's/^/    /' "$work/$e.err" | head -5
-	[ "${got:-0}" -gt 0 ] && [ "$errs" = 0 ] || status=1
+	[ "${got:-0}" -gt 0 ] || status=1
 done
-ctl sub list
+
+say "the recording is evidence: sealed, signed, verified"
+ctl record stop officer-17 >/dev/null
+echo "\$ caasctl record verify $work/rec/officer-17 --key $work/rec/key.pub.pem"
+ctl record verify "$work/rec/officer-17" --key "$work/rec/key.pub.pem" || status=1
+ls "$work/rec/officer-17"
+ctl events | tail -5
 ctl --json status | python3 -c "import json,sys; d=json.load(sys.stdin)[\"drops\"]; print(\"drops:\", {k: v for k, v in d.items() if v})"
-"$lab" exec exp netstat -su | grep -i "buffer errors" || true
-[ $status = 0 ] && echo "demo: both experts saw the officer's camera." || echo "demo: FAILED" >&2
+[ $status = 0 ] && echo "demo: help answered, both experts saw the officer's camera, the recording verifies." ||
+	echo "demo: FAILED" >&2
 exit $status
