@@ -323,8 +323,8 @@ int caas_config_load(struct caas_config *cfg, const char *path, char *err, size_
 		return -EINVAL;
 	}
 	if (cfg->record && !cfg->rec.dir[0]) {
-		snprintf(err, errlen, "%s: [record] dir is empty (set enabled = false to record nothing)",
-		         path);
+		snprintf(err, errlen,
+		         "%s: [record] dir is empty (set enabled = false to record nothing)", path);
 		return -EINVAL;
 	}
 	if (!cfg->port[0]) {

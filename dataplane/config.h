@@ -59,16 +59,16 @@ struct caas_config {
 	uint32_t neigh_queue;
 
 	/* [record] */
-	bool record;            /* record every device (unless added with --record no) */
-	uint32_t record_ring;   /* dataplane -> recorder ring entries, a power of two */
+	bool record;          /* record every device (unless added with --record no) */
+	uint32_t record_ring; /* dataplane -> recorder ring entries, a power of two */
 	struct rec_config rec;
 
 	/* [mgmt] */
 	char socket[108];
 	uint32_t socket_mode;
 	char socket_group[64];
-	char state[256]; /* the registry file; "" keeps nothing across restarts */
-	char metrics[64]; /* Prometheus endpoint ADDR:PORT; "" for none */
+	char state[256];          /* the registry file; "" keeps nothing across restarts */
+	char metrics[64];         /* Prometheus endpoint ADDR:PORT; "" for none */
 	uint32_t metrics_devices; /* per-device series only up to this many devices */
 	uint32_t loss_event_pct;  /* an event when a stream's recent loss reaches this */
 };

@@ -233,7 +233,7 @@ static int rec_end(struct control *c, struct dp_dev *dev, char *err, size_t len)
 static int remove_dev(struct control *c, struct dp_dev *dev, struct dp_msg *msg);
 
 static int cmd_device_add(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                          size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
 	const char *codec = json_string_value(json_object_get(args, "codec"));
@@ -343,7 +343,7 @@ static json_t *dev_json(struct control *c, const struct dp_dev *dev)
 }
 
 static int cmd_device_list(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                           size_t len)
 {
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
@@ -356,7 +356,7 @@ static int cmd_device_list(struct control *c, const json_t *args, json_t **resul
 static int remove_sub(struct control *c, int idx);
 
 static int cmd_device_del(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                          size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
 	struct dp_dev *dev = find_dev(c, name);
@@ -450,7 +450,8 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	if (st->via_gtpu)
 		json_object_set_new(o, "teid", json_integer(st->teid));
 	if (dev->talkback_port) {
-		json_object_set_new(o, "talkback_out", json_integer((json_int_t)st->stats.talkback_out));
+		json_object_set_new(o, "talkback_out",
+		                    json_integer((json_int_t)st->stats.talkback_out));
 		json_object_set_new(o, "talkback_no_camera",
 		                    json_integer((json_int_t)st->stats.talkback_no_camera));
 	}
@@ -458,7 +459,7 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 }
 
 static int cmd_stream_list(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                           size_t len)
 {
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
@@ -469,7 +470,7 @@ static int cmd_stream_list(struct control *c, const json_t *args, json_t **resul
 }
 
 static int cmd_stream_show(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                           size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
 	struct dp_dev *dev = find_dev(c, name);
@@ -586,12 +587,13 @@ static json_t *sub_json_full(const struct dp_sub *sub)
 {
 	json_t *o = sub_json(sub);
 	if (sub->talk_from_port)
-		json_object_set_new(o, "talkback_in", json_integer((json_int_t)sub->stats.talkback_in));
+		json_object_set_new(o, "talkback_in",
+		                    json_integer((json_int_t)sub->stats.talkback_in));
 	return o;
 }
 
 static int cmd_sub_list(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                        size_t len)
 {
 	(void)args, (void)err, (void)len;
 	json_t *a = json_array();
@@ -638,7 +640,7 @@ struct dp_sub *ctl_find_sub(struct control *c, uint32_t id)
 }
 
 static int cmd_sub_del(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                       size_t len)
 {
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	int idx;
@@ -650,7 +652,7 @@ static int cmd_sub_del(struct control *c, const json_t *args, json_t **result, c
 }
 
 static int cmd_sub_resume(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                          size_t len)
 {
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	struct dp_sub *sub = find_sub(c, id, NULL);
@@ -740,7 +742,7 @@ out:
 }
 
 static int cmd_sub_sdp(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                       size_t len)
 {
 	uint32_t id = (uint32_t)json_integer_value(json_object_get(args, "id"));
 	struct dp_sub *sub = find_sub(c, id, NULL);
@@ -759,8 +761,7 @@ static int cmd_sub_sdp(struct control *c, const json_t *args, json_t **result, c
 
 static json_t *record_status(struct control *c);
 
-static int cmd_status(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+static int cmd_status(struct control *c, const json_t *args, json_t **result, char *err, size_t len)
 {
 	const struct dp_port_stats *s = &c->dp->stats;
 	struct rte_eth_stats es;
@@ -830,10 +831,10 @@ static json_t *record_json(const struct dp_dev *dev)
 	    (double)st->bytes / 1e6, "dropped",
 	    (json_int_t)(st->dropped + h->ring_drops + h->closed_drops), "ring_drops",
 	    (json_int_t)h->ring_drops, "sealed", (json_int_t)st->chunks, "sealed_bytes",
-	    (json_int_t)st->sealed_bytes, "errors", (json_int_t)(st->write_errors + st->seal_failures),
-	    "frames", (json_int_t)st->frames, "frames_lost", (json_int_t)st->frames_lost,
-	    "entries", (json_int_t)rec_stream_manifest_seq(h->rs), "ignored",
-	    (json_int_t)st->ignored);
+	    (json_int_t)st->sealed_bytes, "errors",
+	    (json_int_t)(st->write_errors + st->seal_failures), "frames", (json_int_t)st->frames,
+	    "frames_lost", (json_int_t)st->frames_lost, "entries",
+	    (json_int_t)rec_stream_manifest_seq(h->rs), "ignored", (json_int_t)st->ignored);
 }
 
 static int no_recorder(char *err, size_t len)
@@ -842,7 +843,7 @@ static int no_recorder(char *err, size_t len)
 }
 
 static int cmd_record_list(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                           size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	json_t *a;
@@ -860,8 +861,8 @@ static int cmd_record_list(struct control *c, const json_t *args, json_t **resul
 }
 
 /* record start / record stop: the one difference is the direction. */
-static int record_switch(struct control *c, const json_t *args, bool on, json_t **result,
-                         char *err, size_t len)
+static int record_switch(struct control *c, const json_t *args, bool on, json_t **result, char *err,
+                         size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	struct dp_dev *dev = find_dev(c, name);
@@ -883,13 +884,13 @@ static int record_switch(struct control *c, const json_t *args, bool on, json_t 
 }
 
 static int cmd_record_start(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                            size_t len)
 {
 	return record_switch(c, args, true, result, err, len);
 }
 
 static int cmd_record_stop(struct control *c, const json_t *args, json_t **result, char *err,
-			size_t len)
+                           size_t len)
 {
 	return record_switch(c, args, false, result, err, len);
 }
@@ -902,23 +903,20 @@ static json_t *record_status(struct control *c)
 	if (!c->rec)
 		return json_pack("{s:b}", "enabled", false);
 	r = dp_recorder_stats(c->rec);
-	return json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-	                 " s:I, s:I, s:I, s:f, s:{s:b, s:b}, s:s}",
-	                 "enabled", true, "dir", dp_recorder_dir(c->rec), "key_id",
-	                 dp_recorder_key_id(c->rec), "bytes_written",
-	                 (json_int_t)r->bytes_written, "syncs", (json_int_t)r->syncs,
-	                 "io_errors", (json_int_t)r->io_errors, "bufs_exhausted",
-	                 (json_int_t)r->bufs_exhausted, "ring_drops",
-	                 (json_int_t)c->dp->stats.drop_rec_full, "queued",
-	                 (json_int_t)c->dp->stats.rec_queued, "seals", (json_int_t)r->seals,
-	                 "retired_files", (json_int_t)r->retired_files, "retired_bytes",
-	                 (json_int_t)r->retired_bytes, "recovered_files",
-	                 (json_int_t)r->recovered_files, "disk_free", (json_int_t)r->disk_free,
-	                 "stored_bytes", (json_int_t)r->stored_bytes, "disk_alarms",
-	                 (json_int_t)r->disk_alarms, "manifest_errors",
-	                 (json_int_t)r->manifest_errors, "seal_ms_max",
-	                 (double)r->seal_ns_max / 1e6, "alarms", "disk", r->alarm_disk, "io",
-	                 r->alarm_io || c->dp->stats.drop_rec_full, "last_error", r->last_error);
+	return json_pack(
+	    "{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:f, s:{s:b, s:b}, s:s}",
+	    "enabled", true, "dir", dp_recorder_dir(c->rec), "key_id", dp_recorder_key_id(c->rec),
+	    "bytes_written", (json_int_t)r->bytes_written, "syncs", (json_int_t)r->syncs,
+	    "io_errors", (json_int_t)r->io_errors, "bufs_exhausted", (json_int_t)r->bufs_exhausted,
+	    "ring_drops", (json_int_t)c->dp->stats.drop_rec_full, "queued",
+	    (json_int_t)c->dp->stats.rec_queued, "seals", (json_int_t)r->seals, "retired_files",
+	    (json_int_t)r->retired_files, "retired_bytes", (json_int_t)r->retired_bytes,
+	    "recovered_files", (json_int_t)r->recovered_files, "disk_free",
+	    (json_int_t)r->disk_free, "stored_bytes", (json_int_t)r->stored_bytes, "disk_alarms",
+	    (json_int_t)r->disk_alarms, "manifest_errors", (json_int_t)r->manifest_errors,
+	    "seal_ms_max", (double)r->seal_ns_max / 1e6, "alarms", "disk", r->alarm_disk, "io",
+	    r->alarm_io || c->dp->stats.drop_rec_full, "last_error", r->last_error);
 }
 
 /* --- the thread ----------------------------------------------------------------------------- */
@@ -1006,13 +1004,20 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 		const char *name;
 		ctl_handler fn;
 	} handlers[] = {
-	    {"status", cmd_status},           {"device add", cmd_device_add},
-	    {"device list", cmd_device_list}, {"device del", cmd_device_del},
-	    {"stream list", cmd_stream_list}, {"stream show", cmd_stream_show},
-	    {"sub add", cmd_sub_add},         {"sub list", cmd_sub_list},
-	    {"sub del", cmd_sub_del},         {"sub sdp", cmd_sub_sdp},
-	    {"sub resume", cmd_sub_resume},   {"record list", cmd_record_list},
-	    {"record start", cmd_record_start}, {"record stop", cmd_record_stop},
+	    {"status", cmd_status},
+	    {"device add", cmd_device_add},
+	    {"device list", cmd_device_list},
+	    {"device del", cmd_device_del},
+	    {"stream list", cmd_stream_list},
+	    {"stream show", cmd_stream_show},
+	    {"sub add", cmd_sub_add},
+	    {"sub list", cmd_sub_list},
+	    {"sub del", cmd_sub_del},
+	    {"sub sdp", cmd_sub_sdp},
+	    {"sub resume", cmd_sub_resume},
+	    {"record list", cmd_record_list},
+	    {"record start", cmd_record_start},
+	    {"record stop", cmd_record_stop},
 	};
 	pthread_mutex_init(&c->lock, NULL);
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
@@ -1040,7 +1045,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			c->bound[nb] = (struct ctl_binding){c, more[t].cmds[i].fn};
 			rc = mg_ctl_bind(c->ctl, more[t].cmds[i].name, locked, &c->bound[nb]);
 			if (rc < 0) {
-				snprintf(err, errlen, "cannot bind command %s", more[t].cmds[i].name);
+				snprintf(err, errlen, "cannot bind command %s",
+				         more[t].cmds[i].name);
 				return rc;
 			}
 		}
@@ -1089,7 +1095,8 @@ static void replay(struct control *c)
 				bad++;
 				fprintf(stderr, "caasd: state: %s %s not restored: %s\n",
 				        sections[i][1], name,
-				        json_string_value(json_object_get(r, "error")) ?: "no reply");
+				        json_string_value(json_object_get(r, "error"))
+				            ?: "no reply");
 			}
 			json_decref(r);
 			free(reply);

@@ -72,7 +72,8 @@ void ctl_events_tick(struct control *c)
 		if (strcmp(state, dev->ctl_state[0] ? dev->ctl_state : "down")) {
 			ctl_event(c, "stream_state",
 			          json_pack("{s:s, s:s, s:s}", "device", dev->name, "from",
-			                    dev->ctl_state[0] ? dev->ctl_state : "down", "to", state));
+			                    dev->ctl_state[0] ? dev->ctl_state : "down", "to",
+			                    state));
 		}
 		snprintf(dev->ctl_state, sizeof(dev->ctl_state), "%s", state);
 
@@ -81,16 +82,16 @@ void ctl_events_tick(struct control *c)
 		high = !strcmp(state, "up") && loss >= c->cfg->loss_event_pct;
 		if (high != dev->ctl_loss_high)
 			ctl_event(c, high ? "loss_high" : "loss_normal",
-			          json_pack("{s:s, s:f, s:i}", "device", dev->name, "loss_pct", loss,
-			                    "threshold_pct", c->cfg->loss_event_pct));
+			          json_pack("{s:s, s:f, s:i}", "device", dev->name, "loss_pct",
+			                    loss, "threshold_pct", c->cfg->loss_event_pct));
 		dev->ctl_loss_high = high;
 
 		if (dev->rec && dev->rec->rs) {
 			uint64_t sealed = rec_stream_stats(dev->rec->rs)->chunks;
 			if (sealed > dev->ctl_sealed)
 				ctl_event(c, "record_sealed",
-				          json_pack("{s:s, s:I, s:I}", "device", dev->name, "sealed",
-				                    (json_int_t)sealed, "chunk",
+				          json_pack("{s:s, s:I, s:I}", "device", dev->name,
+				                    "sealed", (json_int_t)sealed, "chunk",
 				                    (json_int_t)rec_stream_chunk(dev->rec->rs)));
 			dev->ctl_sealed = sealed;
 		}
@@ -107,8 +108,7 @@ void ctl_events_tick(struct control *c)
 	}
 }
 
-static int cmd_events(struct control *c, const json_t *args, json_t **result, char *err,
-                      size_t len)
+static int cmd_events(struct control *c, const json_t *args, json_t **result, char *err, size_t len)
 {
 	struct ctl_events *e = E(c);
 	json_t *since = json_object_get(args, "since"), *list = json_array();

@@ -24,7 +24,7 @@
 /* What caasd keeps of an expert in the helpdesk's per-expert data. */
 struct expert_data {
 	char host[46]; /* IPv4 or IPv6, numeric */
-	uint16_t port;  /* session 0's RTP port */
+	uint16_t port; /* session 0's RTP port */
 	uint16_t audio_from_port;
 };
 
@@ -184,8 +184,11 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 		say("request %" PRIu64 ": %s to %s: %s", a->request, a->device, to, err);
 		return;
 	}
-	h->s[h->n] = (struct session){.req = a->request, .with = a->with, .slot = slot,
-	                              .sub = sub->id, .resumed_ns = live ? dp_mono_ns() : 0};
+	h->s[h->n] = (struct session){.req = a->request,
+	                              .with = a->with,
+	                              .slot = slot,
+	                              .sub = sub->id,
+	                              .resumed_ns = live ? dp_mono_ns() : 0};
 	snprintf(h->s[h->n].expert, sizeof(h->s[h->n].expert), "%s", a->expert);
 	h->n++;
 	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s)", a->request, a->device,
@@ -209,11 +212,12 @@ static void act(struct control *c)
 	struct hd_action a;
 
 	while (hd_next_action(c->hd, &a)) {
-		ctl_event(c, a.type == HD_QUEUED     ? "help_queued"
-		             : a.type == HD_ASSIGNED ? "help_assigned"
-		             : a.type == HD_START    ? "help_media_on"
-		             : a.type == HD_STOP     ? "help_media_off"
-		                                     : "help_ended",
+		ctl_event(c,
+		          a.type == HD_QUEUED     ? "help_queued"
+		          : a.type == HD_ASSIGNED ? "help_assigned"
+		          : a.type == HD_START    ? "help_media_on"
+		          : a.type == HD_STOP     ? "help_media_off"
+		                                  : "help_ended",
 		          json_pack("{s:I, s:s, s:s, s:s, s:b, s:i, s:f}", "request",
 		                    (json_int_t)a.request, "device", a.device, "pool", a.pool,
 		                    "expert", a.expert, "with", a.with, "priority", a.priority,
@@ -221,13 +225,14 @@ static void act(struct control *c)
 		switch (a.type) {
 		case HD_QUEUED:
 			media_drop(c, a.request);
-			say("request %" PRIu64 ": %s waits for pool %s", a.request, a.device, a.pool);
+			say("request %" PRIu64 ": %s waits for pool %s", a.request, a.device,
+			    a.pool);
 			break;
 		case HD_ASSIGNED:
 			if (!a.with)
 				mg_histo_observe(&H(c)->wait, a.waited_ms / 1000.0);
-			say("request %" PRIu64 ": %s assigned to %s after %" PRIu64 " ms", a.request,
-			    a.device, a.expert, a.waited_ms);
+			say("request %" PRIu64 ": %s assigned to %s after %" PRIu64 " ms",
+			    a.request, a.device, a.expert, a.waited_ms);
 			media_prepare(c, &a, false);
 			break;
 		case HD_START:
@@ -251,8 +256,8 @@ static int cmd_pool_add(struct control *c, const json_t *args, json_t **result, 
                         size_t len)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
-	int rc = hd_pool_add(c->hd, name, json_string_value(json_object_get(args, "skills")), err,
-	                     len);
+	int rc =
+	    hd_pool_add(c->hd, name, json_string_value(json_object_get(args, "skills")), err, len);
 	(void)result;
 	if (!rc)
 		ctl_remember(c, "pools", name, args);
@@ -372,12 +377,13 @@ static int cmd_expert_list(struct control *c, const json_t *args, json_t **resul
 			if (!strcmp(H(c)->s[k].expert, e[i].name))
 				json_array_append_new(subs, json_integer(H(c)->s[k].sub));
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:f, s:o}", "name",
-		                 e[i].name, "pool", e[i].pool, "to", to, "available", e[i].available,
-		                 "auto_accept", e[i].auto_accept, "capacity", e[i].capacity,
-		                 "sessions", e[i].sessions, "max_kbps", e[i].max_kbps, "load_pct",
-		                 100.0 * e[i].sessions / (e[i].capacity ? e[i].capacity : 1), "subs",
-		                 subs));
+		    a,
+		    json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:f, s:o}", "name",
+		              e[i].name, "pool", e[i].pool, "to", to, "available", e[i].available,
+		              "auto_accept", e[i].auto_accept, "capacity", e[i].capacity,
+		              "sessions", e[i].sessions, "max_kbps", e[i].max_kbps, "load_pct",
+		              100.0 * e[i].sessions / (e[i].capacity ? e[i].capacity : 1), "subs",
+		              subs));
 	}
 	*result = a;
 	return 0;
@@ -436,7 +442,8 @@ static int cmd_expert_sdp(struct control *c, const json_t *args, json_t **result
 	return 0;
 }
 
-/* --- help requests ------------------------------------------------------------------------------ */
+/* --- help requests ------------------------------------------------------------------------------
+ */
 
 static int cmd_help_request(struct control *c, const json_t *args, json_t **result, char *err,
                             size_t len)
@@ -495,7 +502,8 @@ static int cmd_help_list(struct control *c, const json_t *args, json_t **result,
 	(void)args, (void)err, (void)len;
 
 	for (size_t i = 0; i < n && i < MAX_REQUESTS; i++) {
-		struct session *s = r[i].expert[0] ? session_find(H(c), r[i].id, r[i].expert) : NULL;
+		struct session *s =
+		    r[i].expert[0] ? session_find(H(c), r[i].id, r[i].expert) : NULL;
 		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:f}", "id",
 		                      (json_int_t)r[i].id, "device", r[i].device, "pool", r[i].pool,
 		                      "state", hd_state_name(r[i].state), "expert", r[i].expert,
@@ -510,12 +518,12 @@ static int cmd_help_list(struct control *c, const json_t *args, json_t **result,
 }
 
 const struct ctl_command ctl_help_commands[] = {
-    {"pool add", cmd_pool_add},          {"pool list", cmd_pool_list},
-    {"pool del", cmd_pool_del},          {"expert add", cmd_expert_add},
-    {"expert set", cmd_expert_set},      {"expert list", cmd_expert_list},
-    {"expert del", cmd_expert_del},      {"expert sdp", cmd_expert_sdp},
+    {"pool add", cmd_pool_add},         {"pool list", cmd_pool_list},
+    {"pool del", cmd_pool_del},         {"expert add", cmd_expert_add},
+    {"expert set", cmd_expert_set},     {"expert list", cmd_expert_list},
+    {"expert del", cmd_expert_del},     {"expert sdp", cmd_expert_sdp},
     {"help request", cmd_help_request}, {"help accept", cmd_help_accept},
-    {"help end", cmd_help_end},          {"help list", cmd_help_list},
+    {"help end", cmd_help_end},         {"help list", cmd_help_list},
 };
 const size_t ctl_help_ncommands = sizeof(ctl_help_commands) / sizeof(ctl_help_commands[0]);
 
@@ -565,8 +573,7 @@ void ctl_help_metrics(struct control *c, struct mg_metrics_buf *b)
 	pthread_mutex_unlock(&c->lock);
 	if (!h)
 		return;
-	mg_metrics_family(b, "caas_help_requests", MG_METRIC_GAUGE,
-	                  "Open help requests by state");
+	mg_metrics_family(b, "caas_help_requests", MG_METRIC_GAUGE, "Open help requests by state");
 	mg_metrics_gauge(b, MG_LABELS({"state", "queued"}), (double)by_state[HD_STATE_QUEUED]);
 	mg_metrics_gauge(b, MG_LABELS({"state", "assigned"}), (double)by_state[HD_STATE_ASSIGNED]);
 	mg_metrics_gauge(b, MG_LABELS({"state", "active"}), (double)by_state[HD_STATE_ACTIVE]);

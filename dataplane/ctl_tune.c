@@ -24,7 +24,7 @@ struct tunable {
 	enum where where;
 };
 
-#define T(sec, key, field, kind, lo, hi, where)                                                   \
+#define T(sec, key, field, kind, lo, hi, where)                                                    \
 	{                                                                                          \
 		sec "." key, offsetof(struct caas_config, field), kind, lo, hi, where              \
 	}
@@ -45,8 +45,7 @@ static const struct tunable tunables[] = {
     T("record", "fsync_ms", rec.fsync_ms, U32, 10, 60000, RECORDER),
     T("record", "reserve", rec.reserve_bytes, U64, 0, UINT64_MAX, RECORDER),
     T("record", "retention_size", rec.retention_bytes, U64, 0, UINT64_MAX, RECORDER),
-    T("record", "retention_age", rec.retention_age_s, U64, 0, UINT64_MAX / 1000000000u,
-      RECORDER),
+    T("record", "retention_age", rec.retention_age_s, U64, 0, UINT64_MAX / 1000000000u, RECORDER),
     T("mgmt", "loss_event_pct", loss_event_pct, U32, 1, 100, CONTROL),
     T("mgmt", "metrics_devices", metrics_devices, U32, 0, 65536, CONTROL),
 };
@@ -58,8 +57,9 @@ static const char *const where_name[] = {"dataplane", "recorder", "control"};
 static uint64_t get(const struct caas_config *cfg, const struct tunable *t)
 {
 	const char *p = (const char *)cfg + t->off;
-	return t->kind == BOOL ? *(const bool *)p : t->kind == U32 ? *(const uint32_t *)p
-	                                                           : *(const uint64_t *)p;
+	return t->kind == BOOL  ? *(const bool *)p
+	       : t->kind == U32 ? *(const uint32_t *)p
+	                        : *(const uint64_t *)p;
 }
 
 static const struct tunable *find(const char *key)
@@ -79,7 +79,9 @@ static int apply(struct control *c, const struct tunable *t, uint64_t v, char *e
 
 	switch (t->where) {
 	case DATAPLANE: {
-		struct dp_msg msg = {.type = DP_MSG_TUNE, .u32 = (uint32_t)v, .cfg_off = t->off,
+		struct dp_msg msg = {.type = DP_MSG_TUNE,
+		                     .u32 = (uint32_t)v,
+		                     .cfg_off = t->off,
 		                     .cfg_bool = t->kind == BOOL};
 		int rc = ctl_dp_call(c, &msg);
 		return rc < 0 ? mg_errf(rc, err, len, "dataplane: %s", strerror(-rc)) : 0;
@@ -149,8 +151,9 @@ static int cmd_tune_set(struct control *c, const json_t *args, json_t **result, 
 	int rc;
 
 	if (!t)
-		return mg_errf(-ENOENT, err, len, "%s is not tunable at run time (tune show lists "
-		                                  "what is)",
+		return mg_errf(-ENOENT, err, len,
+		               "%s is not tunable at run time (tune show lists "
+		               "what is)",
 		               key);
 	rc = parse_value(t, value, &v);
 	if (rc == -EINVAL)
@@ -163,9 +166,9 @@ static int cmd_tune_set(struct control *c, const json_t *args, json_t **result, 
 	rc = apply(c, t, v, err, len);
 	if (rc)
 		return rc;
-	ctl_event(c, "tuned",
-	          json_pack("{s:s, s:I, s:I}", "key", key, "from", (json_int_t)old, "to",
-	                    (json_int_t)v));
+	ctl_event(
+	    c, "tuned",
+	    json_pack("{s:s, s:I, s:I}", "key", key, "from", (json_int_t)old, "to", (json_int_t)v));
 	*result = json_pack("{s:s, s:I, s:I}", "key", key, "old", (json_int_t)old, "value",
 	                    (json_int_t)v);
 	return 0;

@@ -163,9 +163,9 @@ struct dp_dev {
 	atomic_bool rec_on;
 	uint64_t rec_dropped; /* dataplane's: packets the full recorder ring refused */
 	/* written by the control thread only */
-	char ctl_state[8];    /* the stream state the last event said */
-	bool ctl_loss_high;   /* recent loss above [mgmt] loss_event_pct, as an event said */
-	uint64_t ctl_sealed;  /* chunks sealed, as the last event said */
+	char ctl_state[8];   /* the stream state the last event said */
+	bool ctl_loss_high;  /* recent loss above [mgmt] loss_event_pct, as an event said */
+	uint64_t ctl_sealed; /* chunks sealed, as the last event said */
 	double ctl_kbps;
 	uint64_t ctl_last_bytes;
 	struct dp_stream st;
@@ -190,13 +190,13 @@ struct dp_rec_item {
 	struct rte_mbuf *m;
 	struct dp_rec_handle *h;
 	union {
-		uint64_t t_ns;             /* a packet: arrival, CLOCK_MONOTONIC */
+		uint64_t t_ns;            /* a packet: arrival, CLOCK_MONOTONIC */
 		struct dp_rec_call *call; /* an operation: where the recorder answers */
 	};
-	uint32_t off;    /* where the packet starts, from m->buf_addr */
+	uint32_t off; /* where the packet starts, from m->buf_addr */
 	uint16_t len;
-	uint8_t type;    /* REC_JNL_T_RTP, REC_JNL_T_RTCP; or a DP_REC_OP_* with m NULL */
-	uint8_t flags;   /* REC_JNL_F_* */
+	uint8_t type;  /* REC_JNL_T_RTP, REC_JNL_T_RTCP; or a DP_REC_OP_* with m NULL */
+	uint8_t flags; /* REC_JNL_F_* */
 };
 
 #define DP_REC_BATCH 64
@@ -217,7 +217,7 @@ struct dp_msg {
 	int rc;
 	struct dp_dev *dev;
 	struct dp_sub *sub;
-	uint32_t u32; /* DP_MSG_TUNE: the new value */
+	uint32_t u32;   /* DP_MSG_TUNE: the new value */
 	size_t cfg_off; /* DP_MSG_TUNE: where in struct caas_config; SIZE_MAX: idle sleep only */
 	bool cfg_bool;  /* DP_MSG_TUNE: a bool there, else a uint32_t */
 };

@@ -17,12 +17,12 @@
 #include "dp_record.h"
 #include "record/journal.h"
 
-#define DEQ_BURST    256
+#define DEQ_BURST 256
 /* Unless the ring gave a whole burst, sleep 1 ms: packets gather in the ring (a 64k-entry ring
  * holds 0.65 s of 100k packets/s) and are taken in batches, with a thousand wake-ups a second
  * rather than one per packet; I/O completions wait as long. */
 #define NAP_NS       1000000
-#define CALL_WAIT_MS 30000    /* opening may recover a previous run's files */
+#define CALL_WAIT_MS 30000 /* opening may recover a previous run's files */
 
 struct dp_recorder {
 	struct rec_recorder *rr;
@@ -42,8 +42,8 @@ void dp_rec_flush(struct dp_ctx *dp)
 	if (!n)
 		return;
 	dp->n_rec = 0;
-	done = rte_ring_enqueue_burst_elem(dp->rec_ring, dp->rec_batch, sizeof(dp->rec_batch[0]),
-	                                   n, NULL);
+	done = rte_ring_enqueue_burst_elem(dp->rec_ring, dp->rec_batch, sizeof(dp->rec_batch[0]), n,
+	                                   NULL);
 	dp->stats.rec_queued += done;
 	/* Full: a counted drop per packet, and the references go back. The recorder notes the
 	 * gap in the journal from the stream's sequence numbers. */
@@ -156,8 +156,8 @@ static void *recorder_main(void *arg)
 
 /* ---- the control thread's side ------------------------------------------------------------- */
 
-int dp_recorder_start(struct dp_recorder **out, const struct caas_config *cfg,
-                      struct dp_ctx *dp, char *err, size_t errlen)
+int dp_recorder_start(struct dp_recorder **out, const struct caas_config *cfg, struct dp_ctx *dp,
+                      char *err, size_t errlen)
 {
 	struct dp_recorder *r = calloc(1, sizeof(*r));
 	int rc;

@@ -44,8 +44,8 @@ struct dp_recorder;
  * ring the dataplane queues to (dp->rec_ring) and start the thread. Call before the dataplane
  * runs. err says what failed.
  */
-int dp_recorder_start(struct dp_recorder **out, const struct caas_config *cfg,
-                      struct dp_ctx *dp, char *err, size_t errlen);
+int dp_recorder_start(struct dp_recorder **out, const struct caas_config *cfg, struct dp_ctx *dp,
+                      char *err, size_t errlen);
 /* After the dataplane has stopped: record what is still queued, seal everything, stop. */
 void dp_recorder_stop(struct dp_recorder *r);
 

@@ -251,7 +251,8 @@ static int do_events(const char *path, json_t *args, const struct opts *o)
 		if (rc)
 			break;
 		if (json_integer_value(json_object_get(result, "lost")))
-			fprintf(stderr, "caasctl: %" JSON_INTEGER_FORMAT " events were overwritten\n",
+			fprintf(stderr,
+			        "caasctl: %" JSON_INTEGER_FORMAT " events were overwritten\n",
 			        json_integer_value(json_object_get(result, "lost")));
 		json_array_foreach(json_object_get(result, "events"), i, ev)
 		{

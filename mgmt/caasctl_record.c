@@ -55,9 +55,9 @@ static int verify(const json_t *args, bool json)
 	rc = rec_manifest_verify(manifest, NULL, key, &r, msg, sizeof(msg));
 	rec_key_free(key);
 	if (json) {
-		json_t *o = json_pack("{s:b, s:s, s:I, s:s, s:s, s:s}", "ok", rc == 0, "message", msg,
-		                      "entries", (json_int_t)r.entries, "head", r.head, "key_id",
-		                      r.key_id, "alg", rec_alg_name(r.alg));
+		json_t *o = json_pack("{s:b, s:s, s:I, s:s, s:s, s:s}", "ok", rc == 0, "message",
+		                      msg, "entries", (json_int_t)r.entries, "head", r.head,
+		                      "key_id", r.key_id, "alg", rec_alg_name(r.alg));
 		if (rc) {
 			json_object_set_new(o, "bad_entry", json_integer((json_int_t)r.bad_seq));
 			json_object_set_new(o, "bad_line", json_integer((json_int_t)r.bad_line));
@@ -83,7 +83,8 @@ static void ask_caasd(const char *socket, int timeout_ms, const char *stream, ch
 	if (mg_client_open(&cl, socket, timeout_ms, err, sizeof(err)))
 		return;
 	if (!mg_client_call(&cl, "status", NULL, timeout_ms, &res, err, sizeof(err))) {
-		const char *d = json_string_value(json_object_get(json_object_get(res, "record"), "dir"));
+		const char *d =
+		    json_string_value(json_object_get(json_object_get(res, "record"), "dir"));
 		if (d && !dir[0])
 			snprintf(dir, dirlen, "%s", d);
 	}
@@ -134,9 +135,11 @@ static int export(const json_t *args, const char *socket, int timeout_ms, bool j
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (rec_time_parse(arg(args, "from"), now, &from))
-		return say_err(2, "record export", "--from: not a time (2026-11-27T10:00:00Z, @SECONDS, now-5m)");
+		return say_err(2, "record export",
+		               "--from: not a time (2026-11-27T10:00:00Z, @SECONDS, now-5m)");
 	if (rec_time_parse(arg(args, "to"), now, &to))
-		return say_err(2, "record export", "--to: not a time (2026-11-27T10:00:00Z, @SECONDS, now-5m)");
+		return say_err(2, "record export",
+		               "--to: not a time (2026-11-27T10:00:00Z, @SECONDS, now-5m)");
 	if (arg(args, "dir"))
 		snprintf(dir, sizeof(dir), "%s", arg(args, "dir"));
 	ask_caasd(socket, timeout_ms, stream, dir, sizeof(dir), source, sizeof(source));

@@ -75,11 +75,12 @@ int mg_state_open(const char *path, struct mg_state **out, char *err, size_t err
 		st->doc = json_load_file(st->path, JSON_REJECT_DUPLICATES, &jerr);
 		fmt = json_string_value(json_object_get(st->doc, "format"));
 		if (!json_is_object(st->doc) || !fmt || strcmp(fmt, STATE_FORMAT)) {
-			int rc = st->doc ? mg_errf(-EBADMSG, err, errlen,
-			                           "%s: not a caasd state file (\"format\": \"%s\")",
-			                           st->path, STATE_FORMAT)
-			                 : mg_errf(-EBADMSG, err, errlen, "%s:%d: %s", st->path,
-			                           jerr.line, jerr.text);
+			int rc = st->doc
+			             ? mg_errf(-EBADMSG, err, errlen,
+			                       "%s: not a caasd state file (\"format\": \"%s\")",
+			                       st->path, STATE_FORMAT)
+			             : mg_errf(-EBADMSG, err, errlen, "%s:%d: %s", st->path,
+			                       jerr.line, jerr.text);
 			json_decref(st->doc);
 			free(st);
 			return rc;
@@ -130,8 +131,8 @@ int mg_state_put(struct mg_state *st, const char *section, const char *name, con
 	return save(st, err, errlen);
 }
 
-int mg_state_set_arg(struct mg_state *st, const char *section, const char *name,
-                     const char *key, json_t *value, char *err, size_t errlen)
+int mg_state_set_arg(struct mg_state *st, const char *section, const char *name, const char *key,
+                     json_t *value, char *err, size_t errlen)
 {
 	json_t *obj = json_object_get(mg_state_section(st, section), name);
 

@@ -30,8 +30,8 @@ json_t *mg_state_section(struct mg_state *st, const char *section);
 int mg_state_put(struct mg_state *st, const char *section, const char *name, const json_t *args,
                  char *err, size_t errlen);
 /* Change one argument of an existing object and save (no-op if it does not exist). */
-int mg_state_set_arg(struct mg_state *st, const char *section, const char *name,
-                     const char *key, json_t *value, char *err, size_t errlen);
+int mg_state_set_arg(struct mg_state *st, const char *section, const char *name, const char *key,
+                     json_t *value, char *err, size_t errlen);
 /* Remove and save (no-op if absent). */
 int mg_state_del(struct mg_state *st, const char *section, const char *name, char *err,
                  size_t errlen);

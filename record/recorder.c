@@ -95,7 +95,7 @@ struct rec_recorder {
 	uint64_t next_sync_ns, next_disk_ns, next_age_ns;
 	bool low_space;         /* free space below the reserve at the last check */
 	uint64_t space_fail_ns; /* when a write last failed for space, or space was made */
-	int64_t wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	int64_t wall_off;       /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	struct sealed *sealed;
 	size_t n_sealed, cap_sealed;
 	struct rec_stats st;
@@ -219,7 +219,7 @@ static void sealed_load(struct rec_recorder *rr, const char *stream, int dir_fd)
 		if (kind && file && !strcmp(kind, "retired")) {
 			sealed_remove(rr, stream, file);
 		} else if (kind && file && sha && strlen(sha) == REC_HASH_HEX_LEN) {
-			e.kind = !strcmp(kind, "journal") ? REC_KIND_JOURNAL
+			e.kind = !strcmp(kind, "journal")   ? REC_KIND_JOURNAL
 			         : !strcmp(kind, "segment") ? REC_KIND_SEGMENT
 			                                    : REC_KIND_RECOVERED;
 			e.file = file;
@@ -427,8 +427,7 @@ static struct rec_manifest *stream_manifest(struct rec_stream *s, const char *sk
 	if (s->man)
 		return s->man;
 	snprintf(path, sizeof(path), "%s/%s/%s", s->rr->c.dir, s->d.name, MANIFEST);
-	if (rec_manifest_open(path, s->rr->key, REC_MANIFEST_CUT_TORN, &s->man, err,
-	                      sizeof(err))) {
+	if (rec_manifest_open(path, s->rr->key, REC_MANIFEST_CUT_TORN, &s->man, err, sizeof(err))) {
 		s->man = NULL;
 		s->rr->st.manifest_errors++;
 		return NULL;
@@ -438,8 +437,8 @@ static struct rec_manifest *stream_manifest(struct rec_stream *s, const char *sk
 	return s->man;
 }
 
-static void seal_entry(struct rec_stream *s, enum rec_kind kind, const char *name,
-                       const char *sha, uint64_t size, const struct span *sp, const char *note)
+static void seal_entry(struct rec_stream *s, enum rec_kind kind, const char *name, const char *sha,
+                       uint64_t size, const struct span *sp, const char *note)
 {
 	struct rec_entry e = {
 	    .kind = kind,
@@ -480,8 +479,8 @@ static void seg_close(struct rec_stream *s, bool failed)
 	if (rc) {
 		s->st.seal_failures++;
 		s->rr->st.alarm_io = true;
-		say(s->rr, LOG_ERR, true, "%s: segment %s not sealed (%s); left as .part", s->d.name,
-		    name, strerror(-rc));
+		say(s->rr, LOG_ERR, true, "%s: segment %s not sealed (%s); left as .part",
+		    s->d.name, name, strerror(-rc));
 		return;
 	}
 	seal_entry(s, REC_KIND_SEGMENT, name, sha, size, &s->sspan,
@@ -689,8 +688,8 @@ static bool starts_keyframe(struct rec_stream *s, const uint8_t *p, size_t len)
 		off += 4 + 4u * (((size_t)p[off + 2] << 8) | p[off + 3]);
 	if (off >= len)
 		return false;
-	h26x_scan_payload(s->d.track == REC_TRACK_H264 ? H26X_H264 : H26X_H265, p + off,
-	                  len - off, &sc);
+	h26x_scan_payload(s->d.track == REC_TRACK_H264 ? H26X_H264 : H26X_H265, p + off, len - off,
+	                  &sc);
 	return sc.keyframe || sc.ps[H26X_PS_SPS];
 }
 
@@ -754,8 +753,8 @@ void rec_stream_packet(struct rec_stream *s, uint8_t type, uint8_t flags, uint64
 	}
 	if (len >= 12)
 		span_add(&s->jspan, wall,
-		         (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 |
-		             data[7]);
+		         (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 |
+		             (uint32_t)data[6] << 8 | data[7]);
 	seg_rtp(s, data, len, wall);
 	if (s->seg_failed && s->seg) {
 		/* End the failed segment now; the journal goes on, the next chunk brings a new
@@ -902,8 +901,7 @@ static void recover_unlisted(struct rec_stream *s, const char *skip)
 
 			if (strncmp(name, s->d.name, nlen) || name[nlen] != '-' || !ext ||
 			    strcmp(ext, pass ? ".ts" : ".jnl") || json_object_get(listed, name) ||
-			    (skip && !strcmp(skip, name)) ||
-			    strlen(name) >= sizeof(r.file))
+			    (skip && !strcmp(skip, name)) || strlen(name) >= sizeof(r.file))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/%s", s->rr->c.dir, s->d.name, name);
 			if (rec_file_sha256(path, hex, &r.size, err, sizeof(err)) || !r.size)
@@ -917,9 +915,10 @@ static void recover_unlisted(struct rec_stream *s, const char *skip)
 				                  &r.start_rtp, &r.end_rtp);
 				free(buf);
 			}
-			snprintf(r.note, sizeof(r.note),
-			         "sealed whole; its manifest line was lost (a crash, or the manifest "
-			         "could not be written)");
+			snprintf(
+			    r.note, sizeof(r.note),
+			    "sealed whole; its manifest line was lost (a crash, or the manifest "
+			    "could not be written)");
 			recovered_cb(s, &r);
 		}
 	}
@@ -935,11 +934,11 @@ static int stream_attach(struct rec_recorder *rr, struct rec_stream *s, char *er
 
 	if (mkdirat(rr->dir_fd, s->d.name, 0750) && errno != EEXIST)
 		return rec_errf(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
-		            strerror(errno));
+		                strerror(errno));
 	s->dir_fd = openat(rr->dir_fd, s->d.name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0)
 		return rec_errf(-errno, err, errlen, "%s/%s: %s", rr->c.dir, s->d.name,
-		            strerror(errno));
+		                strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s/%s", rr->c.dir, s->d.name, MANIFEST);
 	rc = rec_manifest_open(path, rr->key, REC_MANIFEST_CUT_TORN, &s->man, err, errlen);
 	if (rc)
@@ -970,12 +969,12 @@ int rec_stream_open(struct rec_recorder *rr, const struct rec_stream_desc *d,
 
 	if (!name_ok(d->name))
 		return rec_errf(-EINVAL, err, errlen, "stream name \"%s\" cannot be a directory",
-		            d->name);
+		                d->name);
 	if (stream_find(rr, d->name))
 		return rec_errf(-EEXIST, err, errlen, "%s is already recorded", d->name);
 	if (rr->n_streams >= rr->c.max_streams)
 		return rec_errf(-ENOSPC, err, errlen, "%u streams are recorded already",
-		            rr->n_streams);
+		                rr->n_streams);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return rec_errf(-ENOMEM, err, errlen, "out of memory");
@@ -1234,8 +1233,8 @@ bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 	rr->st.bufs_exhausted = rr->u.st.bufs_exhausted;
 	/* On while the disk is at its limit: below the reserve, or files retired or a write
 	 * refused for space in the last minute. */
-	rr->st.alarm_disk = rr->low_space ||
-	                    (rr->space_fail_ns && now_ns - rr->space_fail_ns < 60 * NS_PER_S);
+	rr->st.alarm_disk =
+	    rr->low_space || (rr->space_fail_ns && now_ns - rr->space_fail_ns < 60 * NS_PER_S);
 	return rr->u.nbufs_free != rr->u.nbufs;
 }
 

@@ -68,10 +68,10 @@ struct rec_file {
 	uint64_t off;       /* append offset of the next write (aligned when direct) */
 	uint8_t *tail;      /* direct only: the unaligned end carried to the next buffer */
 	uint32_t tail_len;
-	uint32_t inflight;           /* writes and syncs queued or in the kernel */
-	uint32_t unsubmitted_writes; /* queued writes not yet handed to the kernel */
-	int err;                     /* first error, negative errno; 0 while healthy */
-	bool tail_inflight;          /* a padded write of the tail at off is in flight */
+	uint32_t inflight;                /* writes and syncs queued or in the kernel */
+	uint32_t unsubmitted_writes;      /* queued writes not yet handed to the kernel */
+	int err;                          /* first error, negative errno; 0 while healthy */
+	bool tail_inflight;               /* a padded write of the tail at off is in flight */
 	struct rec_buf *held, *held_last; /* writes from off on, queued once that is done */
 	bool resync; /* a sync was asked for while the tail copy was in flight: again after it */
 	uint64_t bytes_written;

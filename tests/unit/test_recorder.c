@@ -92,7 +92,8 @@ static int group_setup(void **state)
 			struct pkt *p = &pkts[npkts];
 			struct rtp_hdr h = {.pt = 96, .seq = seq, .ts = ts, .ssrc = 0x43414153};
 			int hl = rtp_hdr_write(p->data, sizeof(p->data), &h);
-			n = h26x_pack_next(&pk, p->data + hl, sizeof(p->data) - (size_t)hl, &marker);
+			n = h26x_pack_next(&pk, p->data + hl, sizeof(p->data) - (size_t)hl,
+			                   &marker);
 			if (n <= 0)
 				break;
 			if (marker)
