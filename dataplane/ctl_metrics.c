@@ -2,6 +2,7 @@
  * show, read on libmicrohttpd's thread. The registry is copied under c->lock, the page is written
  * after the lock is released. */
 #include "control.h"
+#include "record/uring.h"
 #include "dp_record.h"
 
 #include <errno.h>
@@ -365,6 +366,20 @@ static void fill_record(struct control *c, const struct snap *s, struct mg_metri
 	counter(b, "caas_record_loops_total", "Recorder thread turns", dp_recorder_loops(c->rec));
 	gauge(b, "caas_record_seal_seconds_max", "Slowest seal so far",
 	      (double)r->seal_ns_max / 1e9);
+	{
+		double bounds[REC_SYNC_BUCKETS];
+		uint64_t cum[REC_SYNC_BUCKETS], total = 0;
+		for (int i = 0; i < REC_SYNC_BUCKETS; i++) {
+			bounds[i] = rec_sync_bucket_us[i] / 1e6;
+			total += r->sync_us_count[i];
+			cum[i] = total;
+		}
+		total += r->sync_us_count[REC_SYNC_BUCKETS];
+		mg_metrics_family(b, "caas_record_fsync_seconds", MG_METRIC_HISTOGRAM,
+		                  "fdatasync latency, queued to done");
+		mg_metrics_histogram(b, NULL, 0, bounds, cum, REC_SYNC_BUCKETS,
+		                     (double)r->sync_us_sum / 1e6, total);
+	}
 	gauge(b, "caas_record_disk_free_bytes", "Free space under [record] dir", r->disk_free);
 	gauge(b, "caas_record_disk_size_bytes", "Size of the file system under [record] dir",
 	      r->disk_total);

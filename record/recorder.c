@@ -1231,6 +1231,9 @@ bool rec_recorder_tick(struct rec_recorder *rr, uint64_t now_ns)
 	rr->st.syncs = rr->u.st.syncs;
 	rr->st.io_errors = rr->u.st.errors;
 	rr->st.bufs_exhausted = rr->u.st.bufs_exhausted;
+	_Static_assert(REC_SYNC_HISTO == REC_SYNC_BUCKETS + 1, "sync latency buckets");
+	memcpy(rr->st.sync_us_count, rr->u.st.sync_us_count, sizeof(rr->st.sync_us_count));
+	rr->st.sync_us_sum = rr->u.st.sync_us_sum;
 	/* On while the disk is at its limit: below the reserve, or files retired or a write
 	 * refused for space in the last minute. */
 	rr->st.alarm_disk =

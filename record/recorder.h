@@ -26,6 +26,8 @@
  * after a failure. Each sealed file gets a manifest line (journal, then segment).
  */
 
+#define REC_SYNC_HISTO 13 /* REC_SYNC_BUCKETS + 1 */
+
 struct rec_config {
 	char dir[PATH_MAX];
 	uint32_t segment_seconds;
@@ -76,6 +78,10 @@ struct rec_stats {
 	uint64_t disk_free, disk_total;
 	uint64_t stored_bytes; /* sealed bytes under dir that retention counts */
 	uint64_t disk_alarms;  /* times free space fell below the reserve or a write hit ENOSPC */
+	/* fdatasync latency: counts per bucket of rec_sync_bucket_us (uring.h), the last above
+	 * them all, and the sum in microseconds */
+	uint64_t sync_us_count[REC_SYNC_HISTO];
+	uint64_t sync_us_sum;
 	bool alarm_disk;       /* below the reserve, or space made or refused in the last minute */
 	bool alarm_io;         /* a write, seal or manifest append failed */
 	char last_error[200];

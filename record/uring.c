@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record/uring.h"
@@ -14,6 +15,33 @@
 #define BUF_ALIGN   4096u
 #define UD_SYNC     1ull /* tag bit in user_data: the pointer is a rec_file, not a rec_buf */
 #define PART_SUFFIX ".part"
+
+const uint32_t rec_sync_bucket_us[REC_SYNC_BUCKETS] = {500,   1000,   2000,   5000,
+                                                       10000, 20000,  50000,  100000,
+                                                       200000, 500000, 1000000, 2000000};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One sync done: how long since the oldest outstanding one was queued. */
+static void sync_latency(struct rec_uring *u, struct rec_file *f)
+{
+	uint64_t us;
+	int i;
+
+	if (!f->sync_t0_ns)
+		return;
+	us = (mono_ns() - f->sync_t0_ns) / 1000;
+	f->sync_t0_ns = 0;
+	for (i = 0; i < REC_SYNC_BUCKETS && us > rec_sync_bucket_us[i]; i++)
+		;
+	u->st.sync_us_count[i]++;
+	u->st.sync_us_sum += us;
+}
 
 int rec_uring_init(struct rec_uring *u, uint32_t nbufs, uint32_t buf_size, uint32_t max_files)
 {
@@ -165,6 +193,8 @@ static int queue_sync(struct rec_uring *u, struct rec_file *f)
 	if (!link && f->inflight)
 		sqe->flags |= IOSQE_IO_DRAIN;
 	io_uring_sqe_set_data64(sqe, (uintptr_t)f | UD_SYNC);
+	if (!f->sync_t0_ns)
+		f->sync_t0_ns = mono_ns();
 	u->last_sqe = NULL;
 	u->last_sqe_file = NULL;
 	f->inflight++;
@@ -216,6 +246,7 @@ static void complete(struct rec_uring *u, uint64_t ud, int res)
 				file_fail(u, f, res);
 		} else {
 			u->st.syncs++;
+			sync_latency(u, f);
 			f->syncs++;
 		}
 		return;

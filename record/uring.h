@@ -50,12 +50,19 @@ struct rec_buf {
 	uint32_t credit;           /* bytes of content the write adds to the file */
 };
 
+/* fdatasync latency, queued to completed: upper bounds of the buckets in microseconds. */
+#define REC_SYNC_BUCKETS 12
+extern const uint32_t rec_sync_bucket_us[REC_SYNC_BUCKETS];
+
 struct rec_uring_stats {
 	uint64_t bytes_written;
 	uint64_t writes;         /* write completions */
 	uint64_t syncs;          /* fdatasync completions */
 	uint64_t errors;         /* failed writes and syncs */
 	uint64_t bufs_exhausted; /* rec_buf_get() found no buffer */
+	/* latency of the syncs counted: per bucket (the last: above every bound), and the sum */
+	uint64_t sync_us_count[REC_SYNC_BUCKETS + 1];
+	uint64_t sync_us_sum;
 };
 
 struct rec_file {
@@ -77,6 +84,7 @@ struct rec_file {
 	uint64_t bytes_written;
 	uint64_t errors;
 	uint64_t syncs;
+	uint64_t sync_t0_ns; /* when the oldest outstanding sync was queued; 0 for none */
 };
 
 struct rec_uring {

@@ -119,6 +119,10 @@ check "cam1's jitter in seconds, under 0.1 (${a:-missing})" "$(is "0 <= ${a:--1}
 a=$(m1 caas_record_bytes_written_total)
 b=$(m2 caas_record_bytes_written_total)
 check "the recorder's bytes rise (${a:-missing} -> ${b:-missing})" "${b:-0}" -gt "${a:-0}"
+a=$(m1 caas_record_fsync_seconds_count)
+b=$(m2 caas_record_fsync_seconds_count)
+check "fdatasync latencies are counted as they happen (${a:-missing} -> ${b:-missing})" \
+	"${b:-0}" -gt "${a:-0}"
 a=$(m1 'caas_record_packets_total{device="cam1"}')
 b=$(m2 'caas_record_packets_total{device="cam1"}')
 check "cam1's journaled packets rise (${a:-missing} -> ${b:-missing})" "${b:-0}" -gt "${a:-0}"
