@@ -495,7 +495,8 @@ static const char *sub_state(const struct dp_sub *sub)
 }
 
 int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rtcp_port,
-                   uint16_t talk_from, bool paused, struct dp_sub **out, char *err, size_t len)
+                   uint16_t talk_from, uint16_t talk_to, bool paused, struct dp_sub **out,
+                   char *err, size_t len)
 {
 	if (c->n_subs >= c->max_subs)
 		return mg_errf(-ENOSPC, err, len, "too many subscriptions");
@@ -514,6 +515,7 @@ int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rt
 	}
 	sub->rtcp_port = rtcp_port >= 0 ? (uint16_t)rtcp_port : (uint16_t)(sub->to_port + 1);
 	sub->talk_from_port = talk_from;
+	sub->talk_to_port = talk_to;
 	sub->st = &dev->st;
 	int rc = dp_sub_l2_init(c->dp, sub);
 	if (rc < 0) {
@@ -554,7 +556,7 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no stream %s", name);
-	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1, 0,
+	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1, 0, 0,
 	                    json_is_true(json_object_get(args, "paused")), &sub, err, len);
 	if (rc)
 		return rc;
@@ -589,6 +591,9 @@ static json_t *sub_json_full(const struct dp_sub *sub)
 	if (sub->talk_from_port)
 		json_object_set_new(o, "talkback_in",
 		                    json_integer((json_int_t)sub->stats.talkback_in));
+	if (sub->talk_to_port)
+		json_object_set_new(o, "talkback_out",
+		                    json_integer((json_int_t)sub->stats.talkback_out));
 	return o;
 }
 

@@ -61,9 +61,11 @@ int ctl_dp_call(struct control *c, struct dp_msg *msg); /* a message to the data
 struct dp_dev *ctl_find_dev(struct control *c, const char *name);
 struct dp_sub *ctl_find_sub(struct control *c, uint32_t id);
 /* A subscription of dev's stream to "IP:PORT" (RTCP to rtcp_port, or PORT + 1 when < 0), whose
- * voice (talk-back, when talk_from is not 0) comes from IP:talk_from to the device's port. */
+ * voice (talk-back, when talk_from is not 0) comes from IP:talk_from to the device's port, and
+ * who hears the other participants' voices at IP:talk_to (when not 0). */
 int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rtcp_port,
-                   uint16_t talk_from, bool paused, struct dp_sub **out, char *err, size_t len);
+                   uint16_t talk_from, uint16_t talk_to, bool paused, struct dp_sub **out,
+                   char *err, size_t len);
 int ctl_sub_resume(struct control *c, struct dp_sub *sub);
 int ctl_sub_remove(struct control *c, uint32_t id); /* -ENOENT if it is gone */
 int ctl_make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t cap);

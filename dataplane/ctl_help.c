@@ -26,6 +26,7 @@ struct expert_data {
 	char host[46]; /* IPv4 or IPv6, numeric */
 	uint16_t port; /* session 0's RTP port */
 	uint16_t audio_from_port;
+	uint16_t audio_to_port;
 };
 
 /* A subscription made for a help session: request x expert (main or --with). */
@@ -180,7 +181,8 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 		h->cap = cap;
 	}
 	session_addr(d, slot, to, sizeof(to));
-	if (ctl_sub_create(c, dev, to, -1, d->audio_from_port, !live, &sub, err, sizeof(err))) {
+	if (ctl_sub_create(c, dev, to, -1, d->audio_from_port, d->audio_to_port, !live, &sub, err,
+	                   sizeof(err))) {
 		say("request %" PRIu64 ": %s to %s: %s", a->request, a->device, to, err);
 		return;
 	}
@@ -321,6 +323,8 @@ static int cmd_expert_add(struct control *c, const json_t *args, json_t **result
 		               "--to %s: %u sessions need ports up to %u, above 65534", to,
 		               spec.capacity, d.port + 2u * (spec.capacity - 1));
 	d.audio_from_port = audio ? (uint16_t)json_integer_value(audio) : 0;
+	/* 0 when absent: it hears no one */
+	d.audio_to_port = (uint16_t)json_integer_value(json_object_get(args, "audio_to_port"));
 	rc = hd_expert_add(c->hd, &spec, now_ms(), err, len);
 	if (rc)
 		return rc;

@@ -51,7 +51,8 @@ struct dp_sub_stats {
 	uint64_t packets, bytes, fast_start_packets;
 	uint64_t nacks_in, retransmits, nack_misses, plis_in, firs_in, rr_in;
 	uint64_t dropped_no_mbuf, dropped_unresolved, dropped_tx;
-	uint64_t talkback_in; /* the expert's voice, forwarded to the camera */
+	uint64_t talkback_in;  /* the expert's voice, forwarded to the camera */
+	uint64_t talkback_out; /* the other participants' voices sent to it */
 };
 
 struct dp_nack {
@@ -71,6 +72,7 @@ struct dp_sub {
 	struct net_addr to;
 	uint16_t to_port, rtcp_port;
 	uint16_t talk_from_port; /* its voice comes from to:talk_from_port (0: none) */
+	uint16_t talk_to_port;   /* it hears the others' voices at to:talk_to_port (0: none) */
 	uint64_t first_ns;       /* dataplane's: when its first packet went out */
 	enum dp_sub_state state; /* dataplane's; control reads */
 	uint32_t ssrc;           /* ours, towards this expert */

@@ -447,10 +447,18 @@ bool dp_stream_talkback(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf
 			st->stats.talkback_no_camera++;
 			return true;
 		}
+		const uint8_t *voice = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+		/* The other participants of the stream's sessions hear it too (three-party). */
+		for (uint16_t j = 0; j < st->n_subs; j++) {
+			struct dp_sub *o = st->subs[j];
+			if (o == sub || !o->talk_to_port)
+				continue;
+			dp_send_udp(dp, &o->to, dev->port, o->talk_to_port, voice, len);
+			o->stats.talkback_out++;
+		}
 		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
 			dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTP, REC_JNL_F_TO_CAMERA);
-		dp_send_udp(dp, &st->cam, dev->port, dev->talkback_port,
-		            rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len);
+		dp_send_udp(dp, &st->cam, dev->port, dev->talkback_port, voice, len);
 		st->stats.talkback_out++;
 		return true;
 	}
