@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# caasd's registry across restarts: devices added at run time (one with recording off, one
+# caasd's control socket (mode 0660, the configured group) and its registry across restarts: devices added at run time (one with recording off, one
 # whose recording is stopped later, one deleted again) are back after a SIGTERM restart and
 # after a SIGKILL, with the same settings; a state file that is not one is set aside and caasd
 # starts empty rather than staying down; requests that are not valid JSON, or name no command,
@@ -9,7 +9,9 @@ set -uo pipefail
 . "$(dirname "$0")/caasd_lib.sh"
 
 caas_setup
-caasd_start || bail "caasd starts"
+caasd_start 's|^socket = \(.*\)|socket = \1\nsocket_group = daemon|' || bail "caasd starts"
+check "the control socket is mode 0660, group daemon ($(stat -c '%a %G' "$SOCK"))" \
+	"$(stat -c '%a %G' "$SOCK")" = "660 daemon"
 ctl device add cam1 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32 >/dev/null &&
 	ctl device add cam2 --port 5008 --codec h265 --pt 97 --ssrc 0x1234 --record no >/dev/null &&
 	ctl device add cam3 --port 5012 --codec opus --pt 111 --rtcp-mux yes >/dev/null &&
