@@ -19,7 +19,7 @@ PKG_CONFIG ?= pkg-config
 MEDIA_PKGS := libavformat libavcodec libavutil libswscale
 MGMT_PKGS := jansson libmicrohttpd
 REC_PKGS := libcrypto jansson liburing libavformat libavcodec libavutil
-TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS)
+TEST_PKGS := cmocka $(MGMT_PKGS) $(REC_PKGS) $(MEDIA_PKGS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla
@@ -63,6 +63,15 @@ REC_LIB := $(BUILD)/libcaasrec.a
 $(REC_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(REC_PKGS))
 
 $(REC_LIB): $(REC_OBJS)
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+# --- media library: transcoding renditions, libavcodec + libswscale (no DPDK, no threads) -------
+TRANSCODE_SRCS := $(wildcard media/*.c)
+TRANSCODE_OBJS := $(TRANSCODE_SRCS:%.c=$(BUILD)/obj/%.o)
+TRANSCODE_LIB := $(BUILD)/libcaasmedia.a
+$(TRANSCODE_OBJS): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(MEDIA_PKGS))
+
+$(TRANSCODE_LIB): $(TRANSCODE_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
 # caasctl's record verify/export read recordings themselves, through the recorder library.
@@ -118,7 +127,7 @@ FUZZ_RTP_OBJS := $(RTP_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o) \
 
 .SECONDARY:
 .PHONY: all unit fuzz-bins test fuzz demo setup clean format
-all: $(RTP_LIB) $(if $(REC_SRCS),$(REC_LIB)) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH)) \
+all: $(RTP_LIB) $(if $(REC_SRCS),$(REC_LIB)) $(if $(TRANSCODE_SRCS),$(TRANSCODE_LIB)) $(INTEROP_BIN) $(CAASCTL) $(CAASD) $(if $(wildcard perf/dp_bench.c),$(DP_BENCH)) \
 	$(if $(wildcard perf/replay/send.c),$(if $(wildcard perf/replay/recv.c),$(CAAS_REPLAY)))
 unit: $(UNIT_BINS)
 
@@ -129,7 +138,7 @@ $(BUILD)/obj/%.o: %.c
 $(RTP_LIB): $(RTP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(if $(REC_SRCS),$(REC_LIB)) $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB)) $(if $(REPLAY_LIB_SRCS),$(REPLAY_LIB))
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(if $(TRANSCODE_SRCS),$(TRANSCODE_LIB)) $(if $(REC_SRCS),$(REC_LIB)) $(RTP_LIB) $(if $(MGMT_SRCS),$(MGMT_LIB)) $(if $(REPLAY_LIB_SRCS),$(REPLAY_LIB))
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lm
 
