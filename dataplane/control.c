@@ -778,16 +778,12 @@ static int cmd_status(struct control *c, const json_t *args, json_t **result, ch
 	struct rte_eth_dev_info info;
 	rte_eth_dev_info_get(c->dp->port_id, &info);
 
-	json_t *drops = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "l2",
-	    (json_int_t)s->drop_l2, "l3", (json_int_t)s->drop_l3, "l4", (json_int_t)s->drop_l4,
-	    "fragment", (json_int_t)s->drop_fragment, "not_ours", (json_int_t)s->drop_not_ours,
-	    "unknown_port", (json_int_t)s->drop_unknown_port, "unknown_source",
-	    (json_int_t)s->drop_unknown_source, "malformed_rtp", (json_int_t)s->drop_malformed_rtp,
-	    "malformed_rtcp", (json_int_t)s->drop_malformed_rtcp, "gtpu", (json_int_t)s->drop_gtpu,
-	    "tx_full", (json_int_t)s->drop_tx_full, "no_mbuf", (json_int_t)s->drop_no_mbuf,
-	    "neigh_queue", (json_int_t)s->drop_neigh_queue, "unresolved",
-	    (json_int_t)s->drop_unresolved, "rx_missed", (json_int_t)(es.imissed + es.rx_nombuf));
+	json_t *drops = json_object();
+	for (size_t i = 0; i < dp_n_port_drops; i++)
+		json_object_set_new(drops, dp_port_drops[i].name,
+		                    json_integer((json_int_t)dp_port_stat(s, &dp_port_drops[i])));
+	json_object_set_new(drops, "rx_missed",
+	                    json_integer((json_int_t)(es.imissed + es.rx_nombuf)));
 	uint64_t wrong_pt = 0;
 	unsigned subs = 0;
 	for (uint32_t i = 0; i < c->n_devs; i++) {

@@ -84,6 +84,8 @@ int ctl_help_init(struct control *c, char *err, size_t errlen);
 void ctl_help_close(struct control *c);
 /* A device is going away: its requests end (their media first). */
 void ctl_help_device_gone(struct control *c, const char *device);
+/* Open help requests per state (queued, assigned, active), from any thread: takes the lock. */
+void ctl_help_counts(struct control *c, uint64_t by_state[3]);
 /* Periodic work on the control thread (time to first frame). */
 void ctl_help_tick(struct control *c);
 /* The help families of the metrics page (from the metrics thread; takes the lock). */

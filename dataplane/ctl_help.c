@@ -561,20 +561,22 @@ void ctl_help_tick(struct control *c)
 	}
 }
 
+void ctl_help_counts(struct control *c, uint64_t by_state[HD_STATE_COUNT])
+{
+	memset(by_state, 0, sizeof(uint64_t) * HD_STATE_COUNT);
+	pthread_mutex_lock(&c->lock);
+	if (c->hd)
+		hd_request_counts(c->hd, by_state);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void ctl_help_metrics(struct control *c, struct mg_metrics_buf *b)
 {
-	static struct hd_request_info r[MAX_REQUESTS];
 	struct ctl_help *h;
-	uint64_t by_state[3] = {0};
-	size_t n;
+	uint64_t by_state[HD_STATE_COUNT];
 
-	pthread_mutex_lock(&c->lock);
+	ctl_help_counts(c, by_state);
 	h = H(c);
-	n = c->hd ? hd_request_list(c->hd, now_ms(), r, MAX_REQUESTS) : 0;
-	for (size_t i = 0; i < n && i < MAX_REQUESTS; i++)
-		if ((unsigned)r[i].state < 3)
-			by_state[r[i].state]++;
-	pthread_mutex_unlock(&c->lock);
 	if (!h)
 		return;
 	mg_metrics_family(b, "caas_help_requests", MG_METRIC_GAUGE, "Open help requests by state");

@@ -141,27 +141,6 @@ out:
 
 #define PORT_STAT(f) offsetof(struct dp_port_stats, f)
 
-/* Every drop reason status shows, in its order; rx_missed and wrong_pt are added apart. */
-static const struct {
-	const char *reason;
-	size_t off;
-} port_drops[] = {
-    {"l2", PORT_STAT(drop_l2)},
-    {"l3", PORT_STAT(drop_l3)},
-    {"l4", PORT_STAT(drop_l4)},
-    {"fragment", PORT_STAT(drop_fragment)},
-    {"not_ours", PORT_STAT(drop_not_ours)},
-    {"unknown_port", PORT_STAT(drop_unknown_port)},
-    {"unknown_source", PORT_STAT(drop_unknown_source)},
-    {"malformed_rtp", PORT_STAT(drop_malformed_rtp)},
-    {"malformed_rtcp", PORT_STAT(drop_malformed_rtcp)},
-    {"gtpu", PORT_STAT(drop_gtpu)},
-    {"tx_full", PORT_STAT(drop_tx_full)},
-    {"no_mbuf", PORT_STAT(drop_no_mbuf)},
-    {"neigh_queue", PORT_STAT(drop_neigh_queue)},
-    {"unresolved", PORT_STAT(drop_unresolved)},
-};
-
 static const struct {
 	const char *kind;
 	size_t off;
@@ -259,9 +238,9 @@ static void fill_port(struct control *c, const struct snap *s, struct mg_metrics
 	}
 	mg_metrics_family(b, "caas_port_drops_total", MG_METRIC_COUNTER,
 	                  "Packets dropped outside any stream, by reason (see caasctl status)");
-	for (size_t i = 0; i < sizeof(port_drops) / sizeof(port_drops[0]); i++)
-		mg_metrics_counter(b, MG_LABELS({"port", port}, {"reason", port_drops[i].reason}),
-		                   u64_at(ps, port_drops[i].off));
+	for (size_t i = 0; i < dp_n_port_drops; i++)
+		mg_metrics_counter(b, MG_LABELS({"port", port}, {"reason", dp_port_drops[i].name}),
+		                   u64_at(ps, dp_port_drops[i].off));
 	/* Summed over the devices there are now, as status does: falls when one is deleted. */
 	mg_metrics_counter(b, MG_LABELS({"port", port}, {"reason", "wrong_pt"}), s->wrong_pt);
 	mg_metrics_counter(b, MG_LABELS({"port", port}, {"reason", "rx_missed"}), s->rx_missed);

@@ -9,6 +9,7 @@
  * devices, and read counters as the metrics page does. Telemetry callbacks carry no argument, so
  * the control is kept here (there is one). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -44,20 +45,11 @@ static int tel_status(const char *cmd, const char *params, struct rte_tel_data *
 	add(d, "tx_packets", s->tx_packets);
 	add(d, "rx_bytes", s->rx_bytes);
 	add(d, "tx_bytes", s->tx_bytes);
-	add(d, "drop_l2", s->drop_l2);
-	add(d, "drop_l3", s->drop_l3);
-	add(d, "drop_l4", s->drop_l4);
-	add(d, "drop_fragment", s->drop_fragment);
-	add(d, "drop_not_ours", s->drop_not_ours);
-	add(d, "drop_unknown_port", s->drop_unknown_port);
-	add(d, "drop_unknown_source", s->drop_unknown_source);
-	add(d, "drop_malformed_rtp", s->drop_malformed_rtp);
-	add(d, "drop_malformed_rtcp", s->drop_malformed_rtcp);
-	add(d, "drop_gtpu", s->drop_gtpu);
-	add(d, "drop_tx_full", s->drop_tx_full);
-	add(d, "drop_no_mbuf", s->drop_no_mbuf);
-	add(d, "drop_neigh_queue", s->drop_neigh_queue);
-	add(d, "drop_unresolved", s->drop_unresolved);
+	for (size_t i = 0; i < dp_n_port_drops; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "drop_%s", dp_port_drops[i].name);
+		add(d, name, dp_port_stat(s, &dp_port_drops[i]));
+	}
 	add(d, "drop_rx_missed", es.imissed + es.rx_nombuf);
 	add(d, "mbufs_in_use", rte_mempool_in_use_count(ctl->dp->pool));
 	return 0;
@@ -138,19 +130,12 @@ static int tel_record(const char *cmd, const char *params, struct rte_tel_data *
 
 static int tel_help(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	static struct hd_request_info r[1024];
-	uint64_t by[3] = {0};
-	size_t n;
+	uint64_t by[HD_STATE_COUNT];
 	(void)cmd, (void)params;
 
 	if (!ctl)
 		return -EAGAIN;
-	pthread_mutex_lock(&ctl->lock);
-	n = ctl->hd ? hd_request_list(ctl->hd, dp_mono_ns() / DP_MS, r, 1024) : 0;
-	for (size_t i = 0; i < n && i < 1024; i++)
-		if ((unsigned)r[i].state < 3)
-			by[r[i].state]++;
-	pthread_mutex_unlock(&ctl->lock);
+	ctl_help_counts(ctl, by);
 	rte_tel_data_start_dict(d);
 	add(d, "queued", by[HD_STATE_QUEUED]);
 	add(d, "assigned", by[HD_STATE_ASSIGNED]);

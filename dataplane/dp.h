@@ -186,6 +186,20 @@ struct dp_port_stats {
 	uint64_t rec_queued, drop_rec_full; /* packets handed to the recorder, or refused by it */
 };
 
+/* The drop counters of struct dp_port_stats by reason, in the order status shows them: one table
+ * for status, the metrics page and telemetry. */
+struct dp_stat_name {
+	const char *name;
+	size_t off; /* of a uint64_t in struct dp_port_stats */
+};
+extern const struct dp_stat_name dp_port_drops[];
+extern const size_t dp_n_port_drops;
+
+static inline uint64_t dp_port_stat(const struct dp_port_stats *s, const struct dp_stat_name *n)
+{
+	return *(const uint64_t *)((const char *)s + n->off);
+}
+
 /* One entry of the dataplane -> recorder ring: a packet (the mbuf holds a reference for the
  * recorder, which frees it) or, with m NULL, a control operation. 32 bytes. */
 struct dp_rec_item {

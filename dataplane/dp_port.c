@@ -9,6 +9,8 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include <stddef.h>
+
 #include "dp.h"
 
 int dp_rtp_meta_off = -1;
@@ -87,3 +89,23 @@ int dp_port_setup(struct dp_ctx *dp, const struct caas_config *cfg, uint16_t pid
 	}
 	return dp_l2_init(dp);
 }
+
+#define PORT_STAT(f) offsetof(struct dp_port_stats, f)
+
+const struct dp_stat_name dp_port_drops[] = {
+    {"l2", PORT_STAT(drop_l2)},
+    {"l3", PORT_STAT(drop_l3)},
+    {"l4", PORT_STAT(drop_l4)},
+    {"fragment", PORT_STAT(drop_fragment)},
+    {"not_ours", PORT_STAT(drop_not_ours)},
+    {"unknown_port", PORT_STAT(drop_unknown_port)},
+    {"unknown_source", PORT_STAT(drop_unknown_source)},
+    {"malformed_rtp", PORT_STAT(drop_malformed_rtp)},
+    {"malformed_rtcp", PORT_STAT(drop_malformed_rtcp)},
+    {"gtpu", PORT_STAT(drop_gtpu)},
+    {"tx_full", PORT_STAT(drop_tx_full)},
+    {"no_mbuf", PORT_STAT(drop_no_mbuf)},
+    {"neigh_queue", PORT_STAT(drop_neigh_queue)},
+    {"unresolved", PORT_STAT(drop_unresolved)},
+};
+const size_t dp_n_port_drops = sizeof(dp_port_drops) / sizeof(dp_port_drops[0]);

@@ -709,6 +709,14 @@ size_t hd_request_list(const struct hd *hd, uint64_t now_ms, struct hd_request_i
 	return hd->nreqs;
 }
 
+void hd_request_counts(const struct hd *hd, uint64_t by_state[HD_STATE_COUNT])
+{
+	for (int k = 0; k < HD_STATE_COUNT; k++)
+		by_state[k] = 0;
+	for (uint32_t i = 0; i < hd->nreqs; i++)
+		by_state[hd->reqs[i].state]++;
+}
+
 int hd_expert_get(const struct hd *hd, const char *name, struct hd_expert_info *out)
 {
 	int32_t e = name ? expert_find(hd, name) : NONE;

@@ -123,6 +123,7 @@ enum hd_state {
 	HD_STATE_ASSIGNED,
 	HD_STATE_ACTIVE,
 };
+#define HD_STATE_COUNT 3
 
 struct hd_pool_info {
 	char name[HD_NAME_MAX + 1];
@@ -168,6 +169,8 @@ size_t hd_expert_list(const struct hd *hd, struct hd_expert_info *out, size_t ma
 size_t hd_request_list(const struct hd *hd, uint64_t now_ms, struct hd_request_info *out,
                        size_t max);
 int hd_expert_get(const struct hd *hd, const char *name, struct hd_expert_info *out);
+/* How many open requests are in each state (for gauges; no listing copied). */
+void hd_request_counts(const struct hd *hd, uint64_t by_state[HD_STATE_COUNT]);
 int hd_request_get(const struct hd *hd, uint64_t id, uint64_t now_ms, struct hd_request_info *out);
 
 const char *hd_action_name(enum hd_action_type type); /* "queued", "assigned", ... */

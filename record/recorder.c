@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "dataplane/rtp/h26x.h"
+#include "dataplane/rtp/rtp.h"
 #include "record/util.h"
 #include "record/journal.h"
 #include "record/out.h"
@@ -636,60 +637,39 @@ static void seg_frame(struct rec_stream *s, const uint8_t *data, size_t len, int
 }
 
 /* An RTP packet's place in the segment: depacketize video, pass Opus through. */
-static void seg_rtp(struct rec_stream *s, const uint8_t *p, size_t len, int64_t wall)
+static void seg_rtp(struct rec_stream *s, const struct rtp_hdr *h, int64_t wall)
 {
 	struct h26x_au au[2];
-	size_t off;
-	uint32_t ts;
 	int n;
 
-	if (len < 12 || p[0] >> 6 != 2)
+	if (!h->payload_len)
 		return;
-	off = 12 + 4u * (p[0] & 0x0f);
-	if ((p[0] & 0x10) && len >= off + 4)
-		off += 4 + 4u * (((size_t)p[off + 2] << 8) | p[off + 3]);
-	if (p[0] & 0x20 && len > off)
-		len -= p[len - 1];
-	if (off >= len)
-		return;
-	ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 	if (!s->have_ts) {
 		s->have_ts = true;
-		s->ext_ts = ts;
+		s->ext_ts = h->ts;
 	} else {
-		s->ext_ts += (int32_t)(ts - s->last_ts);
+		s->ext_ts += (int32_t)(h->ts - s->last_ts);
 	}
-	s->last_ts = ts;
+	s->last_ts = h->ts;
 	if (s->d.track == REC_TRACK_OPUS) {
-		seg_frame(s, p + off, len - off, s->ext_ts, true, wall);
+		seg_frame(s, h->payload, h->payload_len, s->ext_ts, true, wall);
 		return;
 	}
-	n = h26x_depkt_push(&s->dk, (uint16_t)(p[2] << 8 | p[3]), ts, p[1] & 0x80, p + off,
-	                    len - off, au);
+	n = h26x_depkt_push(&s->dk, h->seq, h->ts, h->marker, h->payload, h->payload_len, au);
 	for (int i = 0; i < n; i++)
-		seg_frame(s, au[i].data, au[i].len, s->ext_ts + (int32_t)(au[i].ts - ts),
+		seg_frame(s, au[i].data, au[i].len, s->ext_ts + (int32_t)(au[i].ts - h->ts),
 		          au[i].keyframe, wall);
 }
 
 /* Whether this packet starts a new keyframe: where a video chunk may end. */
-static bool starts_keyframe(struct rec_stream *s, const uint8_t *p, size_t len)
+static bool starts_keyframe(struct rec_stream *s, const struct rtp_hdr *h)
 {
 	struct h26x_scan sc;
-	size_t off;
-	uint32_t ts;
 
-	if (len < 12)
+	if ((s->have_ts && h->ts == s->last_ts) || !h->payload_len)
 		return false;
-	ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-	if (s->have_ts && ts == s->last_ts)
-		return false;
-	off = 12 + 4u * (p[0] & 0x0f);
-	if ((p[0] & 0x10) && len >= off + 4)
-		off += 4 + 4u * (((size_t)p[off + 2] << 8) | p[off + 3]);
-	if (off >= len)
-		return false;
-	h26x_scan_payload(s->d.track == REC_TRACK_H264 ? H26X_H264 : H26X_H265, p + off, len - off,
-	                  &sc);
+	h26x_scan_payload(s->d.track == REC_TRACK_H264 ? H26X_H264 : H26X_H265, h->payload,
+	                  h->payload_len, &sc);
 	return sc.keyframe || sc.ps[H26X_PS_SPS];
 }
 
@@ -702,6 +682,8 @@ void rec_stream_packet(struct rec_stream *s, uint8_t type, uint8_t flags, uint64
 	bool video = s->d.track == REC_TRACK_H264 || s->d.track == REC_TRACK_H265;
 	bool rtp = type == REC_JNL_T_RTP && !(flags & REC_JNL_F_TO_CAMERA);
 	int64_t wall = (int64_t)(mono_ns + (uint64_t)s->rr->wall_off);
+	struct rtp_hdr h;
+	bool parsed;
 	int rc;
 
 	if (!s->on) {
@@ -710,9 +692,13 @@ void rec_stream_packet(struct rec_stream *s, uint8_t type, uint8_t flags, uint64
 	}
 	if (len > REC_JNL_MAX_BODY)
 		len = REC_JNL_MAX_BODY;
+	/* Parsed once: for the chunk boundary, the journal's RTP times and the segment. A packet
+	 * that does not parse is still journaled (it is what arrived). */
+	parsed = type == REC_JNL_T_RTP && rtp_parse(data, len, &h) == 0;
+	rtp = rtp && parsed;
 	if (s->jnl_open && rtp && mono_ns - s->chunk_start_ns >= seg_ns &&
 	    (!video || mono_ns - s->chunk_start_ns >= KF_WAIT_FACTOR * seg_ns ||
-	     starts_keyframe(s, data, len))) {
+	     starts_keyframe(s, &h))) {
 		chunk_end(s, NULL);
 		chunk_begin(s, mono_ns);
 	}
@@ -744,18 +730,12 @@ void rec_stream_packet(struct rec_stream *s, uint8_t type, uint8_t flags, uint64
 	}
 	s->st.packets++;
 	s->st.bytes += len;
-	if (!rtp || s->d.track == REC_TRACK_NONE) {
-		if (rtp && len >= 12)
-			span_add(&s->jspan, wall,
-			         (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 |
-			             (uint32_t)data[6] << 8 | data[7]);
+	if (!rtp)
 		return;
-	}
-	if (len >= 12)
-		span_add(&s->jspan, wall,
-		         (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 |
-		             (uint32_t)data[6] << 8 | data[7]);
-	seg_rtp(s, data, len, wall);
+	span_add(&s->jspan, wall, h.ts);
+	if (s->d.track == REC_TRACK_NONE)
+		return;
+	seg_rtp(s, &h, wall);
 	if (s->seg_failed && s->seg) {
 		/* End the failed segment now; the journal goes on, the next chunk brings a new
 		 * segment. */
