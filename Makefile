@@ -79,7 +79,7 @@ $(CAASCTL): $(BUILD)/obj/mgmt/caasctl.o $(BUILD)/obj/mgmt/caasctl_record.o $(MGM
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(shell $(PKG_CONFIG) --libs $(MGMT_PKGS) $(REC_PKGS))
 
 # --- caasd: the daemon ---------------------------------------------------------------------------
-DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil libcrypto liburing $(MGMT_PKGS)
+DAEMON_PKGS := libdpdk inih libavformat libavcodec libavutil libswscale libcrypto liburing $(MGMT_PKGS)
 DP_SRCS := $(filter-out dataplane/caasd.c,$(wildcard dataplane/*.c))
 DP_OBJS := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 DP_LIB := $(BUILD)/libcaasdp.a
@@ -92,12 +92,12 @@ $(DP_OBJS) $(BUILD)/obj/dataplane/caasd.o $(BUILD)/obj/perf/%.o: CFLAGS += $(DPD
 $(DP_LIB): $(DP_OBJS)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(CAASD): $(BUILD)/obj/dataplane/caasd.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(RTP_LIB)
+$(CAASD): $(BUILD)/obj/dataplane/caasd.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(TRANSCODE_LIB) $(RTP_LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS)
 
 # --- perf: benchmarks ------------------------------------------------------------------------------
 DP_BENCH := $(BUILD)/perf/dp_bench
-$(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(RTP_LIB)
+$(DP_BENCH): $(BUILD)/obj/perf/dp_bench.o $(DP_LIB) $(MGMT_LIB) $(REC_LIB) $(TRANSCODE_LIB) $(RTP_LIB)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ -o $@ $(DAEMON_LIBS) -lrte_net_ring
 

@@ -12,7 +12,7 @@
 
 #include "mgmt/defaults.h"
 
-enum key_type { K_STR, K_BOOL, K_U32, K_POW2, K_MODE, K_ADDRS, K_GATEWAY, K_SIZE, K_AGE, K_ALG };
+enum key_type { K_STR, K_BOOL, K_U32, K_POW2, K_MODE, K_ADDRS, K_GATEWAY, K_SIZE, K_AGE, K_ALG, K_BRIDGE };
 
 struct key {
 	const char *section;
@@ -74,6 +74,17 @@ static const struct key keys[] = {
     U32("record", "buffer_kb", rec.buffer_kb, 4, 4096),
     U32("record", "streams", rec.max_streams, 1, 2040),
     {"record", "ring", K_POW2, OFF(record_ring), 0, 1024, 1u << 22},
+    U32("transcode", "workers", tc_workers, 0, 64),
+    {"transcode", "ring", K_POW2, OFF(tc_ring), 0, 256, 1u << 20},
+    U32("transcode", "mbufs", tc_mbufs, 1024, 1u << 20),
+    U32("transcode", "sessions", tc_sessions, 1, 1024),
+    U32("transcode", "linger_ms", tc_linger_ms, 0, 3600000),
+    U32("transcode", "max_delay_ms", tc_max_delay_ms, 10, 10000),
+    {"transcode", "join_bridge", K_BRIDGE, OFF(tc_join_bridge), 0, 0, 0},
+    U32("transcode", "bridge_after_ms", tc_bridge_after_ms, 0, 60000),
+    U32("transcode", "bridge_gop_ms", tc_bridge_gop_ms, 0, 600000),
+    STR("transcode", "h264_encoder", tc_h264_encoder),
+    STR("transcode", "h265_encoder", tc_h265_encoder),
     STR("mgmt", "socket", socket),
     {"mgmt", "socket_mode", K_MODE, OFF(socket_mode), 0, 0, 0777},
     STR("mgmt", "socket_group", socket_group),
@@ -82,6 +93,24 @@ static const struct key keys[] = {
     U32("mgmt", "metrics_devices", metrics_devices, 0, 65536),
     U32("mgmt", "loss_event_pct", loss_event_pct, 1, 100),
 };
+
+static const char *const bridge_names[] = {"no", "auto", "yes"};
+
+const char *caas_join_bridge_name(enum caas_join_bridge b)
+{
+	return (unsigned)b < 3 ? bridge_names[b] : "?";
+}
+
+int caas_join_bridge_parse(const char *s, enum caas_join_bridge *out)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		if (!strcmp(s, bridge_names[i])) {
+			*out = (enum caas_join_bridge)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 void caas_config_defaults(struct caas_config *cfg)
 {
@@ -114,6 +143,15 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->loss_event_pct = 5;
 	cfg->record = true;
 	cfg->record_ring = 65536;
+	cfg->tc_workers = 1;
+	cfg->tc_ring = 16384;
+	cfg->tc_mbufs = 8192;
+	cfg->tc_sessions = 64;
+	cfg->tc_linger_ms = 10000;
+	cfg->tc_max_delay_ms = 250;
+	cfg->tc_join_bridge = CAAS_BRIDGE_AUTO;
+	cfg->tc_bridge_after_ms = 300;
+	cfg->tc_bridge_gop_ms = 2000;
 	rec_config_defaults(&cfg->rec);
 }
 
@@ -292,6 +330,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (rec_alg_parse(value, (enum rec_alg *)base))
 			return fail(c, "[%s] %s: '%s' is not ed25519 or sm2-sm3", section, name,
 			            value);
+		return 1;
+	case K_BRIDGE:
+		if (caas_join_bridge_parse(value, (enum caas_join_bridge *)base))
+			return fail(c, "[%s] %s: '%s' is not no, auto or yes", section, name, value);
 		return 1;
 	case K_ADDRS:
 		return set_addrs(c, k, section, value, false);

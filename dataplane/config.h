@@ -21,6 +21,16 @@ struct caas_prefix {
 	};
 };
 
+/* When a stream's decoder is kept current for instant joins (the join bridge). */
+enum caas_join_bridge {
+	CAAS_BRIDGE_NO,   /* never: joins start at the cached keyframe (fast start) */
+	CAAS_BRIDGE_AUTO, /* for long GOPs (over bridge_gop_ms) while the stream has subscribers */
+	CAAS_BRIDGE_YES,  /* always, for every video stream */
+};
+
+const char *caas_join_bridge_name(enum caas_join_bridge b);
+int caas_join_bridge_parse(const char *s, enum caas_join_bridge *out);
+
 struct caas_config {
 	/* [dataplane] */
 	char port[256];  /* PCI address or DPDK vdev string */
@@ -62,6 +72,19 @@ struct caas_config {
 	bool record;          /* record every device (unless added with --record no) */
 	uint32_t record_ring; /* dataplane -> recorder ring entries, a power of two */
 	struct rec_config rec;
+
+	/* [transcode] */
+	uint32_t tc_workers;      /* worker threads, outside the dataplane lcores */
+	uint32_t tc_ring;         /* dataplane -> worker ring entries, a power of two */
+	uint32_t tc_mbufs;        /* mbufs for the workers' output packets */
+	uint32_t tc_sessions;     /* sessions (source streams) per worker */
+	uint32_t tc_linger_ms;    /* a session or rendition outlives its last subscriber so long */
+	uint32_t tc_max_delay_ms; /* frames later than this are decoded but not encoded */
+	enum caas_join_bridge tc_join_bridge;
+	uint32_t tc_bridge_after_ms; /* a keyframe older than this: bridge rather than fast start */
+	uint32_t tc_bridge_gop_ms;   /* auto: keyframes further apart than this need the bridge */
+	char tc_h264_encoder[32];    /* "" : libx264 */
+	char tc_h265_encoder[32];    /* "" : libx265 */
 
 	/* [mgmt] */
 	char socket[108];

@@ -141,9 +141,33 @@ static unsigned subs_of(struct control *c, const struct dp_dev *dev)
 
 static void free_dev(struct dp_dev *dev)
 {
+	if (!dev)
+		return;
 	rte_free(dev->st.cache);
 	rte_free(dev->st.subs);
 	rte_free(dev);
+}
+
+struct dp_dev *ctl_dev_alloc(struct control *c, const char *name)
+{
+	struct dp_dev *dev = rte_zmalloc("dev", sizeof(*dev), RTE_CACHE_LINE_SIZE);
+	if (!dev)
+		return NULL;
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->st.cache = rte_zmalloc("cache", sizeof(struct rte_mbuf *) * c->cfg->cache_packets,
+	                            RTE_CACHE_LINE_SIZE);
+	dev->st.subs =
+	    rte_zmalloc("subs", sizeof(struct dp_sub *) * c->cfg->max_subs_per_stream, 0);
+	if (!dev->st.cache || !dev->st.subs) {
+		free_dev(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+void ctl_dev_free(struct dp_dev *dev)
+{
+	free_dev(dev);
 }
 
 static const char *stream_state(const struct control *c, const struct dp_dev *dev, double *idle_s)
@@ -252,10 +276,9 @@ static int cmd_device_add(struct control *c, const json_t *args, json_t **result
 		return mg_errf(-EINVAL, err, len,
 		               "port 65535 leaves no port for RTCP: use --rtcp-mux");
 
-	struct dp_dev *dev = rte_zmalloc("dev", sizeof(*dev), RTE_CACHE_LINE_SIZE);
+	struct dp_dev *dev = ctl_dev_alloc(c, name);
 	if (!dev)
-		return mg_errf(-ENOMEM, err, len, "out of memory");
-	snprintf(dev->name, sizeof(dev->name), "%s", name);
+		return mg_errf(-ENOMEM, err, len, "out of memory for the device and its cache");
 	dp_codec_parse(codec, &dev->codec);
 	dev->port = (uint16_t)port;
 	dev->rtcp_mux = mux;
@@ -281,15 +304,6 @@ static int cmd_device_add(struct control *c, const json_t *args, json_t **result
 	} else {
 		dev->src_any = true;
 	}
-	dev->st.cache = rte_zmalloc("cache", sizeof(struct rte_mbuf *) * c->cfg->cache_packets,
-	                            RTE_CACHE_LINE_SIZE);
-	dev->st.subs =
-	    rte_zmalloc("subs", sizeof(struct dp_sub *) * c->cfg->max_subs_per_stream, 0);
-	if (!dev->st.cache || !dev->st.subs) {
-		free_dev(dev);
-		return mg_errf(-ENOMEM, err, len, "out of memory for the stream's cache");
-	}
-
 	struct dp_msg msg = {.type = DP_MSG_DEV_ADD, .dev = dev};
 	int rc = dp_call(c, &msg);
 	if (rc == -EADDRINUSE) {
@@ -316,6 +330,7 @@ static int cmd_device_add(struct control *c, const json_t *args, json_t **result
 		}
 	}
 	ctl_remember(c, "devices", dev->name, args);
+	ctl_tc_update(c, dev); /* [transcode] join_bridge = yes: its decoder from now on */
 	*result = json_pack("{s:s}", "name", dev->name);
 	return 0;
 }
@@ -365,6 +380,7 @@ static int cmd_device_del(struct control *c, const json_t *args, json_t **result
 		return mg_errf(-ENOENT, err, len, "no device %s", name);
 	struct dp_msg msg = {.type = DP_MSG_DEV_DEL, .dev = dev};
 	ctl_help_device_gone(c, name); /* its help sessions end, their subscriptions first */
+	ctl_tc_device_gone(c, dev);    /* its renditions and their subscriptions too */
 	int rc = remove_dev(c, dev, &msg);
 	if (rc < 0)
 		return mg_errf(rc, err, len, "dataplane: %s", strerror(-rc));
@@ -489,6 +505,10 @@ static const char *sub_state(const struct dp_sub *sub)
 		return "paused";
 	case DP_SUB_CATCHUP:
 		return "starting";
+	case DP_SUB_WAIT_KF:
+		return "waiting-keyframe";
+	case DP_SUB_BRIDGE:
+		return "bridge";
 	default:
 		return "live";
 	}
@@ -541,6 +561,7 @@ int ctl_sub_create(struct control *c, struct dp_dev *dev, const char *to, int rt
 	}
 	c->subs[c->n_subs++] = sub;
 	*out = sub;
+	ctl_tc_update(c, dev); /* the join bridge may want its decoder now */
 	return 0;
 }
 
@@ -549,6 +570,7 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 {
 	const char *name = json_string_value(json_object_get(args, "stream"));
 	const char *to = json_string_value(json_object_get(args, "to"));
+	const char *rendition = json_string_value(json_object_get(args, "rendition"));
 	json_t *rtcp = json_object_get(args, "rtcp_port");
 	struct dp_dev *dev = find_dev(c, name);
 	struct dp_sub *sub;
@@ -556,6 +578,8 @@ static int cmd_sub_add(struct control *c, const json_t *args, json_t **result, c
 
 	if (!dev)
 		return mg_errf(-ENOENT, err, len, "no stream %s", name);
+	if (rendition && (rc = ctl_tc_rendition_dev(c, dev, rendition, &dev, err, len)))
+		return rc;
 	rc = ctl_sub_create(c, dev, to, rtcp ? (int)json_integer_value(rtcp) : -1, 0, 0,
 	                    json_is_true(json_object_get(args, "paused")), &sub, err, len);
 	if (rc)
@@ -812,6 +836,7 @@ static int cmd_status(struct control *c, const json_t *args, json_t **result, ch
 	    (json_int_t)s->gtpu_echo, "drops", drops, "devices", c->n_devs, "subscribers", subs,
 	    "mbufs_in_use", (int)rte_mempool_in_use_count(c->dp->pool));
 	json_object_set_new(*result, "record", record_status(c));
+	json_object_set_new(*result, "transcode", ctl_tc_status(c));
 	return 0;
 }
 
@@ -1035,7 +1060,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 		const size_t *n;
 	} more[] = {{ctl_help_commands, &ctl_help_ncommands},
 	            {ctl_event_commands, &ctl_event_ncommands},
-	            {ctl_tune_commands, &ctl_tune_ncommands}};
+	            {ctl_tune_commands, &ctl_tune_ncommands},
+	            {ctl_tc_commands, &ctl_tc_ncommands}};
 	size_t nb = sizeof(handlers) / sizeof(handlers[0]);
 	for (size_t t = 0; t < sizeof(more) / sizeof(more[0]); t++) {
 		for (size_t i = 0; i < *more[t].n; i++, nb++) {
@@ -1052,7 +1078,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			}
 		}
 	}
-	if ((rc = ctl_help_init(c, err, errlen)) < 0 || (rc = ctl_events_init(c, err, errlen)) < 0)
+	if ((rc = ctl_help_init(c, err, errlen)) < 0 || (rc = ctl_events_init(c, err, errlen)) < 0 ||
+	    (rc = ctl_tc_init(c, err, errlen)) < 0)
 		return rc;
 	char missing[256];
 	if (mg_ctl_unbound(c->ctl, missing, sizeof(missing))) {
@@ -1073,7 +1100,10 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 static void replay(struct control *c)
 {
 	static const char *const sections[][2] = {
-	    {"pools", "pool add"}, {"experts", "expert add"}, {"devices", "device add"}};
+	    {"pools", "pool add"},
+	    {"experts", "expert add"},
+	    {"renditions", "rendition add"},
+	    {"devices", "device add"}};
 	json_t *old = mg_state_begin_replay(c->state);
 	unsigned ok = 0, bad = 0;
 	char err[256];
@@ -1123,6 +1153,7 @@ void control_run(struct control *c, volatile bool *quit)
 		pthread_mutex_lock(&c->lock);
 		ctl_help_tick(c);
 		ctl_events_tick(c);
+		ctl_tc_tick(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 }
@@ -1137,6 +1168,7 @@ void control_close(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 	dp_recorder_stop(c->rec);
 	c->rec = NULL;
+	ctl_tc_close(c); /* before the devices its rendition streams point to */
 	for (uint32_t i = 0; i < c->n_devs; i++) {
 		free(c->devs[i]->rec);
 		c->devs[i]->rec = NULL;

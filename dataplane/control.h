@@ -16,6 +16,7 @@ struct mg_metrics;
 struct hd;
 struct ctl_help;
 struct ctl_events;
+struct ctl_tc;
 struct control;
 
 typedef int (*ctl_handler)(struct control *c, const json_t *args, json_t **result, char *err,
@@ -54,6 +55,7 @@ struct control {
 	struct ctl_help *help;      /* their subscriptions (ctl_help.c) */
 	struct ctl_events *events;  /* the event ring (ctl_events.c) */
 	const char *config_path;    /* for config reload */
+	struct ctl_tc *tcx;         /* transcoding (ctl_transcode.c) */
 };
 
 /* control.c, for the other command files (called with the registry lock held) */
@@ -72,6 +74,10 @@ int ctl_make_sdp(struct control *c, const struct dp_sub *sub, char *sdp, size_t 
 /* The registry on disk: keep or drop an object's creating arguments. */
 void ctl_remember(struct control *c, const char *section, const char *name, const json_t *args);
 void ctl_forget(struct control *c, const char *section, const char *name);
+
+/* A device with its stream's cache and subscriber table (NULL on no memory); and its end. */
+struct dp_dev *ctl_dev_alloc(struct control *c, const char *name);
+void ctl_dev_free(struct dp_dev *dev);
 
 /* ctl_help.c: expert pools and help requests */
 struct ctl_command {
@@ -105,6 +111,24 @@ void ctl_events_close(struct control *c);
 void ctl_events_tick(struct control *c);
 /* Record an event of type with fields (a new object, taken; NULL for none). */
 void ctl_event(struct control *c, const char *type, json_t *fields);
+
+/* ctl_transcode.c: renditions, transcode sessions, snapshots */
+extern const struct ctl_command ctl_tc_commands[];
+extern const size_t ctl_tc_ncommands;
+int ctl_tc_init(struct control *c, char *err, size_t errlen);
+void ctl_tc_close(struct control *c); /* after the dataplane stopped */
+void ctl_tc_tick(struct control *c);
+/* The stream of dev's rendition (made, with its session, when missing), for a subscription. */
+int ctl_tc_rendition_dev(struct control *c, struct dp_dev *dev, const char *rendition,
+                         struct dp_dev **vdev, char *err, size_t len);
+/* dev's subscribers changed: start its session when the join bridge wants one now. */
+void ctl_tc_update(struct control *c, struct dp_dev *dev);
+/* dev goes: its session and rendition streams (with their subscriptions) first. */
+void ctl_tc_device_gone(struct control *c, struct dp_dev *dev);
+/* The rendition for an expert whose link takes max_kbps, when the camera's rate exceeds it:
+ * the highest rate that fits; NULL for the camera's own stream. */
+const char *ctl_tc_pick(struct control *c, const struct dp_dev *dev, uint32_t max_kbps);
+json_t *ctl_tc_status(struct control *c);
 
 /* ctl_tune.c: run-time tunables and config reload */
 extern const struct ctl_command ctl_tune_commands[];

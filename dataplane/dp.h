@@ -33,7 +33,11 @@ int dp_codec_parse(const char *name, enum dp_codec *out);
 uint32_t dp_codec_default_clock(enum dp_codec c);
 
 enum dp_stream_state { DP_STREAM_DOWN, DP_STREAM_UP, DP_STREAM_IDLE };
-enum dp_sub_state { DP_SUB_PAUSED, DP_SUB_CATCHUP, DP_SUB_LIVE };
+/* PAUSED: created, sends nothing. CATCHUP: fast start from the cached keyframe. LIVE: every
+ * packet as it comes. WAIT_KF: waits for the stream's next keyframe (a rendition, which makes
+ * one on demand). BRIDGE: gets the join bridge's fresh encode until the source's next keyframe,
+ * then the source's own packets (see dp_transcode.h). */
+enum dp_sub_state { DP_SUB_PAUSED, DP_SUB_CATCHUP, DP_SUB_LIVE, DP_SUB_WAIT_KF, DP_SUB_BRIDGE };
 
 /* Counters a stream keeps; each has one writer, the dataplane lcore. */
 struct dp_stream_stats {
@@ -45,6 +49,8 @@ struct dp_stream_stats {
 	uint64_t wrong_pt, wrong_ssrc, malformed, duplicates, late, ssrc_changes;
 	uint64_t cache_evicted_kf; /* fast-start cache lost its keyframe to the byte bound */
 	uint64_t talkback_out, talkback_no_camera; /* experts' voice sent to the camera, or not */
+	uint64_t tc_queued, tc_ring_drops; /* packets handed to its transcode worker, or refused */
+	uint64_t bridge_joins;             /* subscribers started through the join bridge */
 };
 
 struct dp_sub_stats {
@@ -53,6 +59,7 @@ struct dp_sub_stats {
 	uint64_t dropped_no_mbuf, dropped_unresolved, dropped_tx;
 	uint64_t talkback_in;  /* the expert's voice, forwarded to the camera */
 	uint64_t talkback_out; /* the other participants' voices sent to it */
+	uint64_t bridge_packets; /* join bridge packets sent to it */
 };
 
 struct dp_nack {
@@ -87,6 +94,10 @@ struct dp_sub {
 	uint32_t src_gen; /* the stream's src_gen its offsets were computed for */
 	uint64_t last_pli_fwd_ns;
 	uint64_t last_sr_ns;
+	bool splice;          /* next source packet: carry our numbering on from the bridge */
+	bool bridge_wait_idr; /* bridging, waiting for the bridge's IDR */
+	bool bridged;         /* it joined through the bridge: NACKs before live_seq miss */
+	uint16_t live_seq;    /* our first sequence number of the source's own packets */
 	struct net_tmpl tmpl; /* our headers towards it, dst MAC patched per packet */
 	struct net_addr nh;   /* its next hop */
 	int32_t neigh_idx;    /* cached neighbour entry, -1 when none */
@@ -145,7 +156,13 @@ struct dp_stream {
 	struct dp_stream_stats stats;
 };
 
-/* A registered device: an ingest listener and its stream. */
+#define DP_MAX_RENDS 7 /* rendition streams per source stream (one more slot is the bridge) */
+
+struct dp_tc_sess;
+struct dp_tc_out;
+
+/* A registered device: an ingest listener and its stream; or (virt) a rendition of another
+ * device's stream, fed by a transcode worker. */
 struct dp_dev {
 	char name[DP_NAME_MAX + 1];
 	uint16_t port, rtcp_port;
@@ -170,6 +187,16 @@ struct dp_dev {
 	uint64_t ctl_sealed; /* chunks sealed, as the last event said */
 	double ctl_kbps;
 	uint64_t ctl_last_bytes;
+	uint64_t ctl_kf_seen, ctl_kf_ns; /* keyframes counted, and when the count last moved */
+	uint32_t ctl_gop_ms;             /* the time between the last two keyframes seen */
+	uint32_t ctl_nsubs;              /* subscriptions, its renditions' too (ctl_tc_tick) */
+	/* transcoding */
+	bool virt;               /* a rendition: no port of its own, packets from a worker */
+	struct dp_dev *parent;   /* virt: the source device */
+	struct dp_tc_out *tc_out; /* virt: the worker's output that feeds it */
+	struct dp_tc_sess *tc;   /* dataplane's: the transcode session fed from this stream */
+	struct dp_dev *rends[DP_MAX_RENDS]; /* dataplane's: linked rendition devices */
+	uint8_t n_rends;
 	struct dp_stream st;
 };
 
@@ -224,6 +251,9 @@ enum dp_msg_type {
 	DP_MSG_SUB_DEL,
 	DP_MSG_SUB_RESUME,
 	DP_MSG_TUNE,
+	DP_MSG_TC_ATTACH, /* dev's packets go to msg->tc from now on (cached ones first) */
+	DP_MSG_TC_DETACH, /* no more */
+	DP_MSG_TC_DRAIN,  /* take every packet the workers have made */
 };
 
 /* A request from the control thread; the dataplane answers by sending the same message back
@@ -236,6 +266,7 @@ struct dp_msg {
 	uint32_t u32;   /* DP_MSG_TUNE: the new value */
 	size_t cfg_off; /* DP_MSG_TUNE: where in struct caas_config; SIZE_MAX: idle sleep only */
 	bool cfg_bool;  /* DP_MSG_TUNE: a bool there, else a uint32_t */
+	struct dp_tc_sess *tc; /* DP_MSG_TC_ATTACH */
 };
 
 /* Everything the dataplane lcore owns. Cache-aligned: the hot loop touches only this. */
@@ -264,6 +295,7 @@ struct dp_ctx {
 	struct rte_ring *rec_ring; /* to the recorder thread; NULL when recording is off */
 	uint16_t n_rec;
 	struct dp_rec_item rec_batch[DP_REC_BATCH];
+	struct dp_transcoder *tc; /* transcode workers; NULL when [transcode] workers = 0 */
 	volatile bool *quit;
 } __rte_cache_aligned;
 

@@ -9,6 +9,7 @@
 #include <rte_random.h>
 
 #include "dp.h"
+#include "dp_transcode.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 
@@ -19,7 +20,12 @@
  * when the source changed under it (RFC 3550 §8: a new source is a discontinuity we hide). */
 static void rebase(const struct dp_stream *st, struct dp_sub *sub, uint16_t in_seq, uint32_t in_ts)
 {
-	if (!sub->started) {
+	if (sub->splice && sub->src_gen == st->src_gen) {
+		/* From the join bridge onto the source: the bridge carried the source's own
+		 * timestamps, so only the numbering moves. */
+		sub->seq_off = (uint16_t)(sub->last_out_seq + 1 - in_seq);
+		sub->live_seq = (uint16_t)(sub->last_out_seq + 1);
+	} else if (!sub->started) {
 		sub->seq_off = (uint16_t)(rte_rand() - in_seq);
 		sub->ts_off = (uint32_t)rte_rand() - in_ts;
 		sub->started = true;
@@ -27,7 +33,10 @@ static void rebase(const struct dp_stream *st, struct dp_sub *sub, uint16_t in_s
 		uint32_t frame = st->dev->clock / 30;
 		sub->seq_off = (uint16_t)(sub->last_out_seq + 1 - in_seq);
 		sub->ts_off = sub->last_out_ts + frame - in_ts;
+		if (sub->splice)
+			sub->live_seq = (uint16_t)(sub->last_out_seq + 1);
 	}
+	sub->splice = false;
 	sub->src_gen = st->src_gen;
 }
 
@@ -64,7 +73,8 @@ static void sub_emit(struct dp_ctx *dp, struct dp_sub *sub, struct rte_mbuf *m, 
 		sub->stats.dropped_no_mbuf++;
 		return;
 	}
-	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen)))
+	if (!retransmit && (unlikely(!sub->started) || unlikely(sub->src_gen != st->src_gen) ||
+	                    unlikely(sub->splice)))
 		rebase(st, sub, in_seq, in_ts);
 	memcpy(p + l, rtp, hdr_len);
 	if (chained) {
@@ -153,6 +163,15 @@ void dp_sub_resume(struct dp_ctx *dp, struct dp_sub *sub)
 {
 	struct dp_stream *st = sub->st;
 	if (sub->state != DP_SUB_PAUSED)
+		return;
+	if (st->dev->virt) {
+		/* A rendition: its encoder makes a keyframe for the newcomer, rather than send
+		 * a GOP's worth of cache down a link chosen for being narrow. */
+		sub->state = DP_SUB_WAIT_KF;
+		dp_stream_request_keyframe(dp, st);
+		return;
+	}
+	if (dp_bridge_join(dp, sub))
 		return;
 	if (st->kf_valid && st->kf_start >= st->cache_tail && st->kf_start < st->cache_head) {
 		sub->state = DP_SUB_CATCHUP;
@@ -260,6 +279,12 @@ void dp_sub_tick(struct dp_ctx *dp, struct dp_sub *sub)
 static void answer_nack(struct dp_ctx *dp, struct dp_sub *sub, uint16_t out_seq)
 {
 	struct dp_stream *st = sub->st;
+	/* Bridge packets are not cached: what it asks for from then is gone. */
+	if (sub->state == DP_SUB_BRIDGE ||
+	    (sub->bridged && (int16_t)(out_seq - sub->live_seq) < 0)) {
+		sub->stats.nack_misses++;
+		return;
+	}
 	uint16_t in_seq = (uint16_t)(out_seq - sub->seq_off);
 	uint16_t behind = (uint16_t)(st->last_seq - in_seq);
 	struct rte_mbuf *m =
@@ -319,4 +344,93 @@ void dp_sub_rtcp(struct dp_ctx *dp, struct dp_sub *sub, const uint8_t *buf, size
 	}
 	if (rc < 0)
 		dp->stats.drop_malformed_rtcp++;
+}
+
+/* ---- the join bridge (dp_transcode.h) ---------------------------------------------------- */
+
+bool dp_bridge_join(struct dp_ctx *dp, struct dp_sub *sub)
+{
+	struct dp_stream *st = sub->st;
+	struct dp_tc_sess *s = st->dev->tc;
+	uint32_t clock = st->dev->clock;
+
+	if (!s || !st->kf_valid)
+		return false;
+	/* A recent keyframe: fast start sends the camera's own bits at once. */
+	if ((uint64_t)(uint32_t)(st->last_ts - st->kf_ts) * 1000 <
+	    (uint64_t)dp->cfg->tc_bridge_after_ms * clock)
+		return false;
+	/* The decoder must be current (within a fifth of a second) to show the live picture. */
+	if (!atomic_load_explicit(&s->decoding, memory_order_acquire) ||
+	    (int32_t)(st->last_ts - atomic_load_explicit(&s->decoded_ts, memory_order_acquire)) >
+	        (int32_t)(clock / 5))
+		return false;
+	sub->state = DP_SUB_BRIDGE;
+	sub->bridge_wait_idr = true;
+	sub->bridged = true;
+	atomic_store_explicit(&s->bridge.idr_req, true, memory_order_release);
+	atomic_store_explicit(&s->bridge.want, true, memory_order_release);
+	st->stats.bridge_joins++;
+	dp_sub_l2_ready(dp, sub);
+	return true;
+}
+
+void dp_bridge_packet(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t flags)
+{
+	struct rtp_hdr h;
+
+	if (unlikely(rtp_parse(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, &h) < 0))
+		goto out;
+	struct dp_rtp_meta *meta = dp_meta(m);
+	meta->ext = 0;
+	meta->hdr_len = (uint16_t)h.hdr_len;
+	rte_pktmbuf_adj(m, (uint16_t)h.hdr_len);
+	for (uint16_t i = 0; i < st->n_subs; i++) {
+		struct dp_sub *sub = st->subs[i];
+		if (sub->state != DP_SUB_BRIDGE)
+			continue;
+		if (sub->bridge_wait_idr) {
+			if (!(flags & DP_TC_F_KF_START))
+				continue; /* its first packet is the start of the fresh IDR */
+			sub->bridge_wait_idr = false;
+			if (!sub->started) {
+				/* The bridge carries the source's timestamps: this offset holds
+				 * for the source's packets after the splice too. */
+				sub->ts_off = (uint32_t)rte_rand() - h.ts;
+				sub->started = true;
+			}
+			sub->seq_off = (uint16_t)(sub->last_out_seq + 1 - h.seq);
+			if (!sub->stats.packets)
+				sub->seq_off = (uint16_t)(rte_rand() - h.seq);
+			sub->src_gen = st->src_gen;
+		}
+		sub_send(dp, sub, m, false);
+		sub->stats.bridge_packets++;
+	}
+out:
+	rte_pktmbuf_free(m);
+}
+
+void dp_fanout_keyframe(struct dp_ctx *dp, struct dp_stream *st)
+{
+	bool bridging = false;
+
+	for (uint16_t i = 0; i < st->n_subs; i++) {
+		struct dp_sub *sub = st->subs[i];
+		if (sub->state != DP_SUB_WAIT_KF && sub->state != DP_SUB_BRIDGE)
+			continue;
+		/* From the keyframe's first packet, at the next tick: the packet being handled
+		 * is cached already, and dp_fanout must not send it twice. */
+		sub->splice = sub->state == DP_SUB_BRIDGE && sub->started;
+		if (sub->state == DP_SUB_BRIDGE && !sub->started)
+			sub->bridged = false; /* the bridge never reached it */
+		bridging |= sub->state == DP_SUB_BRIDGE;
+		sub->state = DP_SUB_CATCHUP;
+		sub->cursor = st->kf_start;
+		sub->credit = FAST_START_BURST;
+		sub->credit_ns = dp->now_ns;
+	}
+	/* Every bridging subscriber is on the camera's packets now: the bridge may rest. */
+	if (bridging && st->dev->tc)
+		atomic_store_explicit(&st->dev->tc->bridge.want, false, memory_order_release);
 }

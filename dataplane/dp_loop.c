@@ -12,11 +12,28 @@
 #include <rte_prefetch.h>
 
 #include "dp.h"
+#include "dp_transcode.h"
 
 #define MSG_BURST 16
 
+/* A rendition's stream: no port of its own (its subscribers' RTCP comes to the source's
+ * port), timers like any other. */
+static int link_virt(struct dp_ctx *dp, struct dp_dev *dev)
+{
+	struct dp_dev *p = dev->parent;
+
+	if (p->n_rends >= DP_MAX_RENDS || dp->n_devs >= dp->cfg->max_devices)
+		return -ENOSPC;
+	dp_stream_init(dp, dev);
+	p->rends[p->n_rends++] = dev;
+	dp->devs[dp->n_devs++] = dev;
+	return 0;
+}
+
 static int link_dev(struct dp_ctx *dp, struct dp_dev *dev)
 {
+	if (dev->virt)
+		return link_virt(dp, dev);
 	if (dp->by_port[dev->port] || (!dev->rtcp_mux && dp->by_port[dev->rtcp_port]))
 		return -EADDRINUSE;
 	if (dp->n_devs >= dp->cfg->max_devices)
@@ -31,9 +48,21 @@ static int link_dev(struct dp_ctx *dp, struct dp_dev *dev)
 
 static void unlink_dev(struct dp_ctx *dp, struct dp_dev *dev)
 {
-	dp->by_port[dev->port] = NULL;
-	if (!dev->rtcp_mux)
-		dp->by_port[dev->rtcp_port] = NULL;
+	if (dev->virt) {
+		struct dp_dev *p = dev->parent;
+		/* Its worker stopped making packets for it: take those it made. */
+		dp_tc_drain(dp);
+		for (uint8_t i = 0; i < p->n_rends; i++) {
+			if (p->rends[i] == dev) {
+				p->rends[i] = p->rends[--p->n_rends];
+				break;
+			}
+		}
+	} else {
+		dp->by_port[dev->port] = NULL;
+		if (!dev->rtcp_mux)
+			dp->by_port[dev->rtcp_port] = NULL;
+	}
 	for (uint32_t i = 0; i < dp->n_devs; i++) {
 		if (dp->devs[i] == dev) {
 			dp->devs[i] = dp->devs[--dp->n_devs];
@@ -79,6 +108,15 @@ void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg)
 		    msg->cfg_off == SIZE_MAX)
 			dp->idle_sleep_us = msg->u32;
 		break;
+	case DP_MSG_TC_ATTACH:
+		dp_tc_attach(dp, msg->dev, msg->tc);
+		break;
+	case DP_MSG_TC_DETACH:
+		dp_tc_detach(dp, msg->dev);
+		break;
+	case DP_MSG_TC_DRAIN:
+		dp_tc_drain(dp);
+		break;
 	}
 	/* The reply ring is as large as the request ring, so this cannot fail. */
 	rte_ring_enqueue(dp->reply_ring, msg);
@@ -110,15 +148,20 @@ unsigned dp_poll_once(struct dp_ctx *dp)
 			dp_input(dp, pkts[i]);
 		}
 	}
+	unsigned nt = 0;
+	if (dp->tc)
+		nt = dp_tc_drain(dp); /* the renditions' packets the workers made */
 	rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
 	dp_rec_flush(dp);
+	if (dp->tc)
+		dp_tc_flush(dp);
 
 	if (dp->now_ns >= dp->next_tick_ns) {
 		dp->next_tick_ns = dp->now_ns + DP_MS;
 		tick(dp);
 		rte_eth_tx_buffer_flush(dp->port_id, dp->queue, dp->txb);
 	}
-	return nb + nm;
+	return nb + nm + nt;
 }
 
 int dp_main(void *arg)

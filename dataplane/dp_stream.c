@@ -8,6 +8,7 @@
 #include <rte_prefetch.h>
 
 #include "dp.h"
+#include "dp_transcode.h"
 #include "record/journal.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -152,7 +153,8 @@ static uint32_t our_ssrc(const struct dp_stream *st)
 static void send_rtcp_to_camera(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf,
                                 size_t len)
 {
-	if (!st->have_ssrc || st->via_gtpu) /* no downlink tunnel to answer through */
+	/* No downlink tunnel to answer through; a rendition's "camera" is a worker. */
+	if (!st->have_ssrc || st->via_gtpu || st->dev->virt)
 		return;
 	dp_send_udp(dp, &st->cam, st->dev->rtcp_port, cam_rtcp_port(st), buf, len);
 }
@@ -243,6 +245,13 @@ void dp_stream_request_keyframe(struct dp_ctx *dp, struct dp_stream *st)
 {
 	if (st->last_pli_ns && dp->now_ns - st->last_pli_ns < dp->cfg->pli_interval_ms * DP_MS) {
 		st->pli_pending = true; /* sent when the interval is over */
+		return;
+	}
+	if (st->dev->virt) { /* a rendition: its encoder makes one */
+		atomic_store_explicit(&st->dev->tc_out->idr_req, true, memory_order_release);
+		st->last_pli_ns = dp->now_ns;
+		st->pli_pending = false;
+		st->stats.plis_sent++;
 		return;
 	}
 	if (!st->have_ssrc)
@@ -343,11 +352,14 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 	if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
 		dp_rec_queue(dp, dev, m, 0, m->data_len, REC_JNL_T_RTP,
 		             st->via_gtpu ? REC_JNL_F_GTPU : 0);
+	if (dev->tc)
+		dp_tc_queue(dp, dev, m, 0, m->data_len);
 	st->stats.packets++;
 	st->stats.bytes += m->pkt_len;
 	st->pkt_count_1s++;
 	st->last_rx_ns = dp->now_ns;
 
+	bool new_kf = false;
 	if (dev->codec == DP_H264 || dev->codec == DP_H265) {
 		struct h26x_scan sc;
 		h26x_scan_payload(dev->codec == DP_H264 ? H26X_H264 : H26X_H265, h.payload,
@@ -365,6 +377,7 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 			st->kf_ts = h.ts;
 			st->kf_valid = true;
 			st->stats.keyframes++;
+			new_kf = true;
 		}
 		if (unlikely(sc.ps[0] || sc.ps[1] || sc.ps[2]))
 			capture_params(st, &sc);
@@ -380,6 +393,8 @@ void dp_stream_rtp(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m,
 	meta->hdr_len = (uint16_t)h.hdr_len;
 	rte_pktmbuf_adj(m, (uint16_t)h.hdr_len);
 	cache_put(dp, st, m, ext);
+	if (new_kf)
+		dp_fanout_keyframe(dp, st);
 	dp_fanout(dp, st, m);
 out:
 	rte_pktmbuf_free(m);
@@ -415,14 +430,24 @@ static void camera_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *
 		dp->stats.drop_malformed_rtcp++;
 }
 
+/* The device's own stream (k = 0), then its renditions' (k = 1..n_rends): their subscribers
+ * send RTCP and voice to the device's ports. */
+static struct dp_stream *dev_stream(struct dp_dev *dev, unsigned k)
+{
+	return k ? &dev->rends[k - 1]->st : &dev->st;
+}
+
 void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf, size_t len,
                     const struct net_addr *src, uint16_t sport)
 {
-	for (uint16_t i = 0; i < st->n_subs; i++) {
-		struct dp_sub *sub = st->subs[i];
-		if (sport == sub->rtcp_port && net_addr_eq(&sub->to, src)) {
-			dp_sub_rtcp(dp, sub, buf, len);
-			return;
+	for (unsigned k = 0; k <= st->dev->n_rends; k++) {
+		struct dp_stream *s = dev_stream(st->dev, k);
+		for (uint16_t i = 0; i < s->n_subs; i++) {
+			struct dp_sub *sub = s->subs[i];
+			if (sport == sub->rtcp_port && net_addr_eq(&sub->to, src)) {
+				dp_sub_rtcp(dp, sub, buf, len);
+				return;
+			}
 		}
 	}
 	if (st->have_ssrc && net_addr_eq(&st->cam, src)) {
@@ -432,37 +457,51 @@ void dp_stream_rtcp(struct dp_ctx *dp, struct dp_stream *st, const uint8_t *buf,
 	dp->stats.drop_unknown_source++;
 }
 
+/* The subscriber of dev (its stream or a rendition's) whose voice comes from src:sport. */
+static struct dp_sub *find_talker(struct dp_dev *dev, const struct net_addr *src, uint16_t sport)
+{
+	for (unsigned k = 0; k <= dev->n_rends; k++) {
+		struct dp_stream *s = dev_stream(dev, k);
+		for (uint16_t i = 0; i < s->n_subs; i++) {
+			struct dp_sub *sub = s->subs[i];
+			if (sub->talk_from_port && sport == sub->talk_from_port &&
+			    net_addr_eq(&sub->to, src))
+				return sub;
+		}
+	}
+	return NULL;
+}
+
 bool dp_stream_talkback(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *m, uint32_t off,
                         uint32_t len, const struct net_addr *src, uint16_t sport)
 {
 	struct dp_dev *dev = st->dev;
+	struct dp_sub *sub = find_talker(dev, src, sport);
 
-	for (uint16_t i = 0; i < st->n_subs; i++) {
-		struct dp_sub *sub = st->subs[i];
-		if (!sub->talk_from_port || sport != sub->talk_from_port ||
-		    !net_addr_eq(&sub->to, src))
-			continue;
-		sub->stats.talkback_in++;
-		if (!st->have_ssrc) { /* no camera heard from yet: nowhere to send it */
-			st->stats.talkback_no_camera++;
-			return true;
-		}
-		const uint8_t *voice = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
-		/* The other participants of the stream's sessions hear it too (three-party). */
-		for (uint16_t j = 0; j < st->n_subs; j++) {
-			struct dp_sub *o = st->subs[j];
+	if (!sub)
+		return false;
+	sub->stats.talkback_in++;
+	if (!st->have_ssrc) { /* no camera heard from yet: nowhere to send it */
+		st->stats.talkback_no_camera++;
+		return true;
+	}
+	const uint8_t *voice = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	/* The other participants of the stream's sessions hear it too (three-party). */
+	for (unsigned k = 0; k <= dev->n_rends; k++) {
+		struct dp_stream *s = dev_stream(dev, k);
+		for (uint16_t j = 0; j < s->n_subs; j++) {
+			struct dp_sub *o = s->subs[j];
 			if (o == sub || !o->talk_to_port)
 				continue;
 			dp_send_udp(dp, &o->to, dev->port, o->talk_to_port, voice, len);
 			o->stats.talkback_out++;
 		}
-		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
-			dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTP, REC_JNL_F_TO_CAMERA);
-		dp_send_udp(dp, &st->cam, dev->port, dev->talkback_port, voice, len);
-		st->stats.talkback_out++;
-		return true;
 	}
-	return false;
+	if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed))
+		dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTP, REC_JNL_F_TO_CAMERA);
+	dp_send_udp(dp, &st->cam, dev->port, dev->talkback_port, voice, len);
+	st->stats.talkback_out++;
+	return true;
 }
 
 /* Timers, run about once a millisecond. */

@@ -18,6 +18,7 @@
 
 struct tc_rend {
 	bool used;
+	bool active;
 	bool force_idr;
 	struct tc_rendition_spec spec;
 	const AVCodec *codec;
@@ -28,6 +29,7 @@ struct tc_rend {
 	int src_w, src_h, src_fmt; /* what sws was made for */
 	int64_t step;              /* 90 kHz ticks between frames when spec.fps is set */
 	int64_t next_pts;          /* the next source pts to keep, AV_NOPTS_VALUE at first */
+	bool x26x;                 /* libx264/libx265: their low-latency options apply */
 };
 
 struct tc_session {
@@ -35,6 +37,9 @@ struct tc_session {
 	AVPacket *in;
 	AVPacket *pkt; /* encoder output, shared: renditions are encoded one after another */
 	AVFrame *frame;
+	AVFrame *last; /* the last decoded picture (a reference), for joins and snapshots */
+	int64_t last_pts;
+	bool skip;
 	bool flushed;
 	struct tc_rend r[TC_MAX_RENDITIONS];
 	struct tc_stats st;
@@ -76,7 +81,8 @@ int tc_session_new(enum tc_codec src_codec, struct tc_session **out, char *err, 
 	s->in = av_packet_alloc();
 	s->pkt = av_packet_alloc();
 	s->frame = av_frame_alloc();
-	if (!s->dec || !s->in || !s->pkt || !s->frame) {
+	s->last = av_frame_alloc();
+	if (!s->dec || !s->in || !s->pkt || !s->frame || !s->last) {
 		tc_session_free(s);
 		return say(err, len, -ENOMEM, "%s", "out of memory");
 	}
@@ -115,9 +121,13 @@ int tc_rendition_add(struct tc_session *s, const struct tc_rendition_spec *spec,
 		return say(err, len, -EINVAL, "%s", "fps must be 0 (source) or 1..240");
 	if (spec->codec != TC_H264 && spec->codec != TC_H265)
 		return say(err, len, -EINVAL, "%s", "unknown codec");
-	codec = avcodec_find_encoder_by_name(enc_name(spec->codec));
+	const char *name = spec->encoder ? spec->encoder : enc_name(spec->codec);
+	codec = avcodec_find_encoder_by_name(name);
 	if (!codec)
-		return say(err, len, -ENOENT, "no %s encoder in libavcodec", enc_name(spec->codec));
+		return say(err, len, -ENOENT, "no %s encoder in libavcodec", name);
+	if (codec->id != (spec->codec == TC_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC))
+		return say(err, len, -EINVAL, "%s does not encode %s", name,
+		           spec->codec == TC_H264 ? "H.264" : "H.265");
 	for (i = 0; i < TC_MAX_RENDITIONS && !r; i++)
 		if (!s->r[i].used)
 			r = &s->r[i];
@@ -125,7 +135,10 @@ int tc_rendition_add(struct tc_session *s, const struct tc_rendition_spec *spec,
 		return say(err, len, -ENOSPC, "%s", "too many renditions");
 	memset(r, 0, sizeof(*r));
 	r->used = true;
+	r->active = true;
 	r->spec = *spec;
+	r->spec.encoder = NULL; /* the name need not outlive the call */
+	r->x26x = !spec->encoder || !strcmp(spec->encoder, enc_name(spec->codec));
 	r->codec = codec;
 	r->next_pts = AV_NOPTS_VALUE;
 	if (spec->fps)
@@ -133,6 +146,7 @@ int tc_rendition_add(struct tc_session *s, const struct tc_rendition_spec *spec,
 	*rendition_id = (int)(r - s->r);
 	s->st.encoded[*rendition_id] = 0;
 	s->st.dropped[*rendition_id] = 0;
+	s->st.skipped[*rendition_id] = 0;
 	return 0;
 }
 
@@ -191,16 +205,20 @@ static int enc_open(struct tc_session *s, struct tc_rend *r, int width)
 	c->thread_count = 1;
 	/* No AV_CODEC_FLAG_GLOBAL_HEADER: both wrappers then repeat the parameter sets in band
 	 * before every keyframe, which is what a subscriber joining at an IDR needs. */
-	av_dict_set(&opt, "preset", TC_PRESET, 0);
-	av_dict_set(&opt, "tune", "zerolatency", 0);
-	av_dict_set(&opt, "forced-idr", "1", 0);
-	if (r->spec.codec == TC_H264)
-		av_dict_set(&opt, "x264-params", "repeat-headers=1", 0);
-	else
-		/* x265 makes a thread pool of its own unless told not to, and logs to stderr. */
-		av_dict_set(&opt, "x265-params",
-		            "repeat-headers=1:bframes=0:pools=none:frame-threads=1:log-level=error",
-		            0);
+	if (r->x26x) {
+		av_dict_set(&opt, "preset", TC_PRESET, 0);
+		av_dict_set(&opt, "tune", "zerolatency", 0);
+		av_dict_set(&opt, "forced-idr", "1", 0);
+		if (r->spec.codec == TC_H264)
+			av_dict_set(&opt, "x264-params", "repeat-headers=1", 0);
+		else
+			/* x265 makes a thread pool of its own unless told not to, and logs to
+			 * stderr. */
+			av_dict_set(&opt, "x265-params",
+			            "repeat-headers=1:bframes=0:pools=none:frame-threads=1:"
+			            "log-level=error",
+			            0);
+	}
 	ret = avcodec_open2(c, r->codec, &opt);
 	av_dict_free(&opt);
 	if (ret < 0) {
@@ -336,10 +354,18 @@ static int decoded(struct tc_session *s, tc_output_fn out, void *arg)
 		if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
 			s->st.decode_errors++;
 		int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
-		for (i = 0; i < TC_MAX_RENDITIONS; i++)
-			if (s->r[i].used)
+		for (i = 0; i < TC_MAX_RENDITIONS; i++) {
+			if (!s->r[i].used || !s->r[i].active)
+				continue;
+			if (s->skip)
+				s->st.skipped[i]++;
+			else
 				encode(s, i, f, pts, out, arg);
-		av_frame_unref(f);
+		}
+		/* Keep it (a reference, no copy) for joins and snapshots. */
+		av_frame_unref(s->last);
+		av_frame_move_ref(s->last, f);
+		s->last_pts = pts;
 	}
 }
 
@@ -407,5 +433,112 @@ void tc_session_free(struct tc_session *s)
 	av_packet_free(&s->in);
 	av_packet_free(&s->pkt);
 	av_frame_free(&s->frame);
+	av_frame_free(&s->last);
 	free(s);
+}
+
+void tc_rendition_set_active(struct tc_session *s, int id, bool active)
+{
+	if (id >= 0 && id < TC_MAX_RENDITIONS && s->r[id].used)
+		s->r[id].active = active;
+}
+
+int tc_rendition_encode_last(struct tc_session *s, int id, tc_output_fn out, void *arg)
+{
+	struct tc_rend *r;
+
+	if (id < 0 || id >= TC_MAX_RENDITIONS || !s->r[id].used)
+		return -EINVAL;
+	if (!s->last->buf[0])
+		return -ENODATA;
+	r = &s->r[id];
+	r->force_idr = true;
+	r->next_pts = AV_NOPTS_VALUE; /* whatever the cadence, this picture goes */
+	encode(s, id, s->last, s->last_pts, out, arg);
+	return 0;
+}
+
+void tc_session_skip_encodes(struct tc_session *s, bool skip)
+{
+	s->skip = skip;
+}
+
+int tc_session_snapshot(struct tc_session *s, int quality, uint8_t **jpeg, size_t *len, int *width,
+                        int *height, int64_t *pts, char *err, size_t errlen)
+{
+	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+	AVFrame *src = s->last, *f = NULL;
+	AVCodecContext *c = NULL;
+	AVPacket *pkt = NULL;
+	struct SwsContext *sws = NULL;
+	int ret;
+
+	*jpeg = NULL;
+	if (!src->buf[0])
+		return say(err, errlen, -ENODATA, "%s", "no picture decoded yet");
+	if (!codec)
+		return say(err, errlen, -ENOENT, "%s", "no mjpeg encoder in libavcodec");
+	if (quality < 2 || quality > 31)
+		quality = 3;
+	c = avcodec_alloc_context3(codec);
+	f = av_frame_alloc();
+	pkt = av_packet_alloc();
+	ret = -ENOMEM;
+	if (!c || !f || !pkt)
+		goto out;
+	/* JPEG viewers expect full range: convert (and only that; the size stays). */
+	f->width = src->width;
+	f->height = src->height;
+	f->format = AV_PIX_FMT_YUVJ420P;
+	if (av_frame_get_buffer(f, 0) < 0)
+		goto out;
+	sws = sws_getContext(src->width, src->height, src->format, f->width, f->height,
+	                     AV_PIX_FMT_YUVJ420P, SWS_POINT, NULL, NULL, NULL);
+	if (!sws)
+		goto out;
+	sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data,
+	          f->linesize);
+	c->width = f->width;
+	c->height = f->height;
+	c->pix_fmt = AV_PIX_FMT_YUVJ420P;
+	c->color_range = AVCOL_RANGE_JPEG;
+	c->time_base = (AVRational){1, CLOCK_HZ};
+	c->flags |= AV_CODEC_FLAG_QSCALE;
+	c->global_quality = FF_QP2LAMBDA * quality;
+	f->quality = c->global_quality;
+	f->pict_type = AV_PICTURE_TYPE_I;
+	f->pts = 0;
+	ret = -EIO;
+	if (avcodec_open2(c, codec, NULL) < 0 || avcodec_send_frame(c, f) < 0 ||
+	    avcodec_receive_packet(c, pkt) < 0)
+		goto out;
+	*jpeg = malloc((size_t)pkt->size);
+	ret = -ENOMEM;
+	if (!*jpeg)
+		goto out;
+	memcpy(*jpeg, pkt->data, (size_t)pkt->size);
+	*len = (size_t)pkt->size;
+	*width = f->width;
+	*height = f->height;
+	*pts = s->last_pts;
+	ret = 0;
+out:
+	if (ret == -ENOMEM)
+		say(err, errlen, ret, "%s", "out of memory");
+	else if (ret)
+		say(err, errlen, ret, "%s", "the JPEG encoder failed");
+	sws_freeContext(sws);
+	av_packet_free(&pkt);
+	av_frame_free(&f);
+	avcodec_free_context(&c);
+	return ret;
+}
+
+int tc_session_picture(const struct tc_session *s, int *width, int *height)
+{
+	if (!s->last->buf[0])
+		return -ENODATA;
+	*width = s->last->width;
+	*height = s->last->height;
+	return 0;
 }

@@ -32,6 +32,9 @@ struct tc_rendition_spec {
 	int kbps;
 	int fps;
 	enum tc_codec codec;
+	/* libavcodec encoder name (a hardware one such as h264_vaapi); NULL: libx264/libx265.
+	 * The preset/tune/x26x options apply to libx264/libx265 only. */
+	const char *encoder;
 };
 
 struct tc_session;
@@ -48,6 +51,7 @@ struct tc_stats {
 	/* per rendition id: */
 	uint64_t encoded[TC_MAX_RENDITIONS]; /* access units given to the callback */
 	uint64_t dropped[TC_MAX_RENDITIONS]; /* frames lost to a scaler or encoder failure */
+	uint64_t skipped[TC_MAX_RENDITIONS]; /* frames not encoded: tc_session_skip_encodes() */
 };
 
 /* All functions return 0 or a negative errno; err (may be NULL) says why in words. */
@@ -80,6 +84,27 @@ int tc_session_feed(struct tc_session *s, const uint8_t *au, size_t len, int64_t
 int tc_session_flush(struct tc_session *s, tc_output_fn out, void *arg);
 
 void tc_session_stats(const struct tc_session *s, struct tc_stats *st);
+
+/* An inactive rendition is neither scaled nor encoded (nor counted); the decoder goes on, so
+ * it can start at once from a current picture. Renditions start active. */
+void tc_rendition_set_active(struct tc_session *s, int rendition_id, bool active);
+
+/* Encode the last decoded picture now, as an IDR (parameter sets in band), for the rendition:
+ * a current picture for someone who joins between frames. -ENODATA before the first picture. */
+int tc_rendition_encode_last(struct tc_session *s, int rendition_id, tc_output_fn out, void *arg);
+
+/* While set, decoded frames go to no encoder: each active rendition counts them in skipped[]
+ * (a worker that fell behind keeps its reference pictures, and catches up). */
+void tc_session_skip_encodes(struct tc_session *s, bool skip);
+
+/* The size of the last decoded picture; -ENODATA before the first. */
+int tc_session_picture(const struct tc_session *s, int *width, int *height);
+
+/* The last decoded picture as a full-range JPEG (quality 2..31, lower is better; libavcodec's
+ * mjpeg encoder), in a buffer the caller frees with free(). -ENODATA before the first picture.
+ * *pts is the picture's source pts. */
+int tc_session_snapshot(struct tc_session *s, int quality, uint8_t **jpeg, size_t *len, int *width,
+                        int *height, int64_t *pts, char *err, size_t errlen);
 
 void tc_session_free(struct tc_session *s);
 

@@ -388,12 +388,374 @@ static void test_specs(void **state)
 	tc_session_free(NULL);
 }
 
+/* Frames from..to-1 of the clip, pts i * TICKS, each accepted. */
+static void feed(struct tc_session *s, int from, int to, struct got *g)
+{
+	for (int i = from; i < to; i++)
+		assert_int_equal(tc_session_feed(s, clip.au[i], clip.len[i], i * TICKS, on_out, g),
+		                 0);
+}
+
+static FILE *out_file(char *path, size_t cap, const char *name)
+{
+	FILE *f;
+
+	snprintf(path, cap, "%s/%s", clip.dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	return f;
+}
+
+static void test_set_active(void **state)
+{
+	struct tc_session *s = session();
+	struct got g = {.codec = TC_H264};
+	struct tc_stats st;
+	char path_a[128], path_b[128], path_b2[128];
+	int a = add(s, 360, 500, TC_H264), b = add(s, 240, 300, TC_H264);
+
+	(void)state;
+	g.f[a] = out_file(path_a, sizeof(path_a), "active_a.h264");
+	g.f[b] = out_file(path_b, sizeof(path_b), "active_b.h264");
+	feed(s, 0, 30, &g);
+	assert_int_equal(g.n[a], 30);
+	assert_int_equal(g.n[b], 30);
+
+	/* b off for frames 30..59: nothing out of it, its counter stands still, a goes on */
+	tc_rendition_set_active(s, b, false);
+	feed(s, 30, 60, &g);
+	tc_session_stats(s, &st);
+	assert_int_equal(g.n[a], 60);
+	assert_int_equal(g.last_pts[a], 59 * TICKS);
+	assert_int_equal(g.n[b], 30);
+	assert_int_equal(g.last_pts[b], 29 * TICKS);
+	assert_int_equal(st.encoded[a], 60);
+	assert_int_equal(st.encoded[b], 30);
+	assert_int_equal(st.skipped[b], 0); /* inactive is not skipping */
+	assert_int_equal(st.dropped[b], 0);
+	assert_int_equal(st.decoded, 60);
+
+	/* b on again: its next output is that of frame 60, and its stream still decodes */
+	tc_rendition_set_active(s, b, true);
+	feed(s, 60, 61, &g);
+	assert_int_equal(g.n[b], 31);
+	assert_int_equal(g.last_pts[b], 60 * TICKS);
+	feed(s, 61, 90, &g);
+	assert_int_equal(g.n[a], 90);
+	assert_int_equal(g.n[b], 60);
+	assert_false(g.bad_order[b]);
+	assert_false(g.bad_key[b]);
+	assert_int_equal(fclose(g.f[b]), 0);
+	probe(path_b, "h264", 426, 240, 60); /* 240 * 16 / 9 = 426.7 -> 426 */
+
+	/* Off, then on with a forced IDR for someone who joins then: what comes out from there
+	 * on decodes by itself. */
+	tc_rendition_set_active(s, b, false);
+	feed(s, 90, 100, &g);
+	assert_int_equal(g.n[b], 60);
+	g.f[b] = out_file(path_b2, sizeof(path_b2), "active_b2.h264");
+	tc_rendition_set_active(s, b, true);
+	tc_rendition_force_idr(s, b);
+	feed(s, 100, FRAMES, &g);
+	assert_int_equal(g.n[b], 60 + FRAMES - 100);
+	assert_int_equal(g.key_pts[b][g.keyframes[b] - 1], 100 * TICKS);
+	assert_false(g.bad_key[b]);
+	assert_int_equal(fclose(g.f[b]), 0);
+	probe(path_b2, "h264", 426, 240, FRAMES - 100);
+
+	tc_session_stats(s, &st);
+	assert_int_equal(st.decoded, FRAMES);
+	assert_int_equal(st.encoded[a], FRAMES);
+	assert_int_equal(st.encoded[b], 60 + FRAMES - 100);
+	assert_int_equal(fclose(g.f[a]), 0);
+	probe(path_a, "h264", 640, 360, FRAMES);
+	tc_rendition_set_active(s, 99, false); /* no such rendition: nothing */
+	tc_rendition_set_active(s, -1, true);
+	tc_session_free(s);
+}
+
+/* NAL types of an H.264 access unit, in order; returns how many (at most cap). */
+static int nal_types(const uint8_t *au, size_t len, uint8_t *types, int cap)
+{
+	const uint8_t *pos = au, *nal;
+	size_t nlen;
+	int n = 0;
+
+	while (n < cap && h26x_annexb_next(&pos, au + len, &nal, &nlen))
+		types[n++] = h26x_nal_type(H26X_H264, nal);
+	return n;
+}
+
+/* SPS (7) and PPS (8) both come before the first IDR slice (5), which is there. */
+static bool ps_before_idr(const uint8_t *au, size_t len)
+{
+	uint8_t t[32];
+	int n = nal_types(au, len, t, 32);
+	bool sps = false, pps = false;
+
+	for (int i = 0; i < n; i++) {
+		if (t[i] == H264_NAL_IDR)
+			return sps && pps;
+		sps |= t[i] == H264_NAL_SPS;
+		pps |= t[i] == H264_NAL_PPS;
+	}
+	return false;
+}
+
+/* The last output, whole, for checks after the callback returned. */
+struct last_au {
+	struct got g;
+	uint8_t au[256 * 1024];
+	size_t len;
+};
+
+static void on_out_keep(void *arg, int id, const uint8_t *au, size_t len, int64_t pts, bool key)
+{
+	struct last_au *l = arg;
+
+	assert_true(len <= sizeof(l->au));
+	memcpy(l->au, au, len);
+	l->len = len;
+	on_out(&l->g, id, au, len, pts, key);
+}
+
+static void test_encode_last(void **state)
+{
+	struct tc_session *s = session();
+	struct last_au *l = calloc(1, sizeof(*l));
+	struct tc_stats st;
+	char path[128];
+	int id = add(s, 360, 500, TC_H264);
+
+	(void)state;
+	assert_non_null(l);
+	l->g.codec = TC_H264;
+	l->g.f[id] = out_file(path, sizeof(path), "last.h264");
+	tc_rendition_set_active(s, id, false);
+	assert_int_equal(tc_rendition_encode_last(s, id, on_out_keep, l), -ENODATA);
+	assert_int_equal(tc_rendition_encode_last(s, 5, on_out_keep, l), -EINVAL); /* no such id */
+	assert_int_equal(l->g.n[id], 0);
+
+	/* inactive all along: only encode_last makes outputs */
+	for (int i = 0; i < 25; i++)
+		assert_int_equal(
+		    tc_session_feed(s, clip.au[i], clip.len[i], i * TICKS, on_out_keep, l), 0);
+	assert_int_equal(l->g.n[id], 0);
+	assert_int_equal(tc_rendition_encode_last(s, id, on_out_keep, l), 0);
+	assert_int_equal(l->g.n[id], 1);
+	assert_int_equal(l->g.keyframes[id], 1);
+	assert_int_equal(l->g.last_pts[id], 24 * TICKS); /* the decoder has no delay here */
+	assert_true(ps_before_idr(l->au, l->len));
+	assert_false(l->g.bad_key[id]);
+
+	/* Later again: the encoder is open by now, and still this is an IDR of the newest one */
+	for (int i = 25; i < 40; i++)
+		assert_int_equal(
+		    tc_session_feed(s, clip.au[i], clip.len[i], i * TICKS, on_out_keep, l), 0);
+	assert_int_equal(l->g.n[id], 1);
+	assert_int_equal(tc_rendition_encode_last(s, id, on_out_keep, l), 0);
+	assert_int_equal(l->g.n[id], 2);
+	assert_int_equal(l->g.keyframes[id], 2);
+	assert_int_equal(l->g.last_pts[id], 39 * TICKS);
+	assert_true(ps_before_idr(l->au, l->len));
+	tc_session_stats(s, &st);
+	assert_int_equal(st.decoded, 40);
+	assert_int_equal(st.encoded[id], 2);
+	assert_int_equal(st.dropped[id], 0);
+	assert_int_equal(fclose(l->g.f[id]), 0);
+	probe(path, "h264", 640, 360, 2);
+	tc_session_free(s);
+	free(l);
+
+	/* H.265: one IDR at once too, VPS, SPS and PPS in front */
+	struct got g = {.codec = TC_H265};
+	s = session();
+	id = add(s, 360, 500, TC_H265);
+	tc_rendition_set_active(s, id, false);
+	assert_int_equal(tc_rendition_encode_last(s, id, on_out, &g), -ENODATA);
+	feed(s, 0, 12, &g);
+	assert_int_equal(tc_rendition_encode_last(s, id, on_out, &g), 0);
+	assert_int_equal(g.n[id], 1);
+	assert_int_equal(g.keyframes[id], 1);
+	assert_int_equal(g.last_pts[id], 11 * TICKS);
+	assert_false(g.bad_key[id]);
+	tc_session_free(s);
+}
+
+static void test_skip_encodes(void **state)
+{
+	struct tc_session *s = session();
+	struct got g = {.codec = TC_H264};
+	struct tc_stats st;
+	char path[128];
+	int id = add(s, 360, 500, TC_H264), off = add(s, 240, 300, TC_H264);
+
+	(void)state;
+	tc_rendition_set_active(s, off, false);
+	g.f[id] = out_file(path, sizeof(path), "skip.h264");
+	feed(s, 0, 10, &g);
+	assert_int_equal(g.n[id], 10);
+	tc_session_skip_encodes(s, true);
+	feed(s, 10, 20, &g);
+	assert_int_equal(g.n[id], 10); /* nothing for frames 10..19 */
+	assert_int_equal(g.last_pts[id], 9 * TICKS);
+	tc_session_stats(s, &st);
+	assert_int_equal(st.skipped[id], 10);
+	assert_int_equal(st.skipped[off], 0); /* an inactive rendition does not count them */
+	assert_int_equal(st.decoded, 20);
+	assert_int_equal(st.encoded[id], 10);
+
+	tc_session_skip_encodes(s, false);
+	feed(s, 20, 21, &g);
+	assert_int_equal(g.n[id], 11);
+	assert_int_equal(g.last_pts[id], 20 * TICKS);
+	feed(s, 21, 50, &g);
+	assert_int_equal(tc_session_flush(s, on_out, &g), 0);
+	tc_session_stats(s, &st);
+	assert_int_equal(st.decoded, 50);
+	assert_int_equal(st.decode_errors, 0);
+	assert_int_equal(st.skipped[id], 10);
+	assert_int_equal(st.encoded[id], 40);
+	assert_int_equal(st.dropped[id], 0);
+	assert_int_equal(st.encoded[off], 0);
+	assert_int_equal(g.n[id], 40);
+	assert_int_equal(g.n[off], 0);
+	assert_false(g.bad_order[id]);
+	assert_int_equal(fclose(g.f[id]), 0);
+	probe(path, "h264", 640, 360, 40); /* decodes without a complaint across the gap */
+	tc_session_free(s);
+}
+
+/* PSNR (dB, average of Y, U, V) of a picture file against frame n of the clip. */
+static double psnr_vs_clip(const char *path, int n)
+{
+	char out[4096], *p;
+	double v;
+
+	run(out, sizeof(out),
+	    "ffmpeg -nostdin -hide_banner -i '%s/clip.h264' -i '%s' -lavfi "
+	    "\"[0:v]select='eq(n,%d)',setpts=0[a];[1:v]setpts=0[b];[a][b]psnr\" -f null - 2>&1",
+	    clip.dir, path, n);
+	p = strstr(out, "average:");
+	assert_non_null(p);
+	if (!strncmp(p + 8, "inf", 3))
+		return 99;
+	assert_int_equal(sscanf(p + 8, "%lf", &v), 1);
+	return v;
+}
+
+static void test_snapshot(void **state)
+{
+	struct tc_session *s = session();
+	struct got g = {.codec = TC_H264};
+	struct tc_stats st;
+	uint8_t *jpeg = (uint8_t *)1;
+	size_t len = 0;
+	int w = 0, h = 0, id;
+	int64_t pts = -1;
+	char err[128], path[128], out[256];
+	FILE *f;
+	double same, other;
+
+	(void)state;
+	err[0] = '\0';
+	assert_int_equal(tc_session_snapshot(s, 3, &jpeg, &len, &w, &h, &pts, err, sizeof(err)),
+	                 -ENODATA);
+	assert_null(jpeg);
+	assert_true(err[0] != '\0');
+
+	/* no rendition at all: the decoder still runs */
+	feed(s, 0, 15, &g);
+	assert_int_equal(tc_session_snapshot(s, 3, &jpeg, &len, &w, &h, &pts, err, sizeof(err)), 0);
+	assert_non_null(jpeg);
+	assert_int_equal(w, 1280);
+	assert_int_equal(h, 720);
+	assert_int_equal(pts, 14 * TICKS);
+	assert_true(len > 4);
+	assert_int_equal(jpeg[0], 0xff);
+	assert_int_equal(jpeg[1], 0xd8);
+	assert_int_equal(jpeg[len - 2], 0xff);
+	assert_int_equal(jpeg[len - 1], 0xd9);
+	f = out_file(path, sizeof(path), "snap.jpg");
+	assert_int_equal(fwrite(jpeg, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	free(jpeg);
+	run(out, sizeof(out),
+	    "ffprobe -v error -show_entries stream=codec_name,width,height,pix_fmt,color_range "
+	    "-of csv=p=0 '%s' 2>&1",
+	    path);
+	assert_string_equal(out, "mjpeg,1280,720,yuvj420p,pc\n");
+	/* The picture is frame 14 (not 13, the source moves), in the right range: a range
+	 * mistake alone costs far more than 10 dB. */
+	same = psnr_vs_clip(path, 14);
+	other = psnr_vs_clip(path, 13);
+	print_message("snapshot: %zu bytes, PSNR %.1f dB against frame 14, %.1f against 13\n", len,
+	              same, other);
+	assert_true(same > 35);
+	assert_true(same > other + 3);
+
+	/* It takes nothing from the session: renditions still start with an IDR and go on. */
+	id = add(s, 360, 500, TC_H264);
+	feed(s, 15, 20, &g);
+	assert_int_equal(tc_session_snapshot(s, 31, &jpeg, &len, &w, &h, &pts, err, sizeof(err)),
+	                 0);
+	assert_int_equal(pts, 19 * TICKS);
+	assert_true(jpeg[0] == 0xff && jpeg[1] == 0xd8 && jpeg[len - 1] == 0xd9);
+	free(jpeg);
+	feed(s, 20, 25, &g);
+	assert_int_equal(g.n[id], 10);
+	assert_false(g.bad_key[id]);
+	tc_session_stats(s, &st);
+	assert_int_equal(st.decoded, 25);
+	tc_session_free(s);
+}
+
+static void test_encoder_names(void **state)
+{
+	struct tc_session *s = session();
+	struct tc_rendition_spec spec = {.height = 360, .kbps = 500, .codec = TC_H264};
+	struct got g = {.codec = TC_H264};
+	char err[128], name[16];
+	int id = -1;
+
+	(void)state;
+	spec.encoder = "no-such-encoder";
+	err[0] = '\0';
+	assert_int_equal(tc_rendition_add(s, &spec, &id, err, sizeof(err)), -ENOENT);
+	assert_true(err[0] != '\0');
+	spec.encoder = "libx265"; /* an H.265 encoder for an H.264 rendition */
+	err[0] = '\0';
+	assert_int_equal(tc_rendition_add(s, &spec, &id, err, sizeof(err)), -EINVAL);
+	assert_true(err[0] != '\0');
+	spec.codec = TC_H265;
+	spec.encoder = "libx264";
+	assert_int_equal(tc_rendition_add(s, &spec, &id, err, sizeof(err)), -EINVAL);
+	spec.encoder = "mjpeg"; /* a video encoder, of neither codec */
+	assert_int_equal(tc_rendition_add(s, &spec, &id, err, sizeof(err)), -EINVAL);
+
+	/* The name by hand, in a buffer that does not outlive the call. */
+	spec.codec = TC_H264;
+	snprintf(name, sizeof(name), "%s", "libx264");
+	spec.encoder = name;
+	assert_int_equal(tc_rendition_add(s, &spec, &id, err, sizeof(err)), 0);
+	assert_int_equal(id, 0); /* the failed adds took no slot */
+	memset(name, 'x', sizeof(name) - 1);
+	/* libx264 by name gets the same low-latency options: one output per input */
+	feed(s, 0, 10, &g);
+	assert_int_equal(g.n[id], 10);
+	assert_int_equal(g.keyframes[id], 1);
+	assert_false(g.bad_key[id]);
+	tc_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_renditions), cmocka_unit_test(test_force_idr),
 	    cmocka_unit_test(test_corrupt_au),     cmocka_unit_test(test_h265_rendition),
-	    cmocka_unit_test(test_specs),
+	    cmocka_unit_test(test_specs),          cmocka_unit_test(test_set_active),
+	    cmocka_unit_test(test_encode_last),    cmocka_unit_test(test_skip_encodes),
+	    cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_encoder_names),
 	};
 	return cmocka_run_group_tests_name("transcode", tests, clip_setup, clip_teardown);
 }
