@@ -466,6 +466,9 @@ static int sess_open(struct tc_worker *w, struct dp_tc_sess *s, char *err, size_
 		return rc;
 	}
 	s->bridge.rid = -1;
+	h26x_pack_init(&s->bridge.pack, hc, 0, DP_TC_PAYLOAD);
+	s->bridge.ssrc = (uint32_t)rte_rand();
+	s->bridge.seq = (uint16_t)rte_rand();
 	s->open = true;
 	w->sess[w->n_sess++] = s;
 	return 0;

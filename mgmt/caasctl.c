@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "mgmt/caasctl_record.h"
 #include "mgmt/client.h"
@@ -205,6 +206,47 @@ static int do_version(const char *path, const struct opts *o)
 	return rc ? complain(EXIT_FAILURE, "%s", err) : EXIT_SUCCESS;
 }
 
+/* snapshot: caasd answers with the JPEG in base64; it goes to the -o file (written whole, then
+ * renamed into place, so a wall that polls the file never reads half a picture). */
+static int write_snapshot(const char *file, json_t *result, const struct opts *o)
+{
+	const char *b64 = json_string_value(json_object_get(result, "jpeg_base64"));
+	size_t n = b64 ? strlen(b64) : 0;
+	char tmp[4200];
+	int len;
+
+	if (!n || n % 4)
+		return complain(EXIT_FAILURE, "snapshot: caasd's reply carries no picture");
+	unsigned char *jpeg = malloc(n / 4 * 3);
+	if (!jpeg)
+		return complain(EXIT_FAILURE, "out of memory");
+	len = EVP_DecodeBlock(jpeg, (const unsigned char *)b64, (int)n);
+	if (len < 0) {
+		free(jpeg);
+		return complain(EXIT_FAILURE, "snapshot: caasd's reply is not base64");
+	}
+	len -= (b64[n - 1] == '=') + (b64[n - 2] == '='); /* the padding decodes to zeros */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	FILE *f = fopen(tmp, "wb");
+	bool ok = f && fwrite(jpeg, 1, (size_t)len, f) == (size_t)len;
+	ok = f && fclose(f) == 0 && ok;
+	free(jpeg);
+	if (!ok || rename(tmp, file) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return complain(EXIT_FAILURE, "snapshot: writing %s: %s", file, strerror(e));
+	}
+	json_object_del(result, "jpeg_base64");
+	json_object_set_new(result, "file", json_string(file));
+	if (o->json)
+		return print_json(result);
+	printf("%s: %lldx%lld JPEG, %d bytes, from %s\n", file,
+	       (long long)json_integer_value(json_object_get(result, "width")),
+	       (long long)json_integer_value(json_object_get(result, "height")), len,
+	       json_string_value(json_object_get(result, "stream")));
+	return EXIT_SUCCESS;
+}
+
 static int run(const char *path, const struct mg_cmd *cmd, json_t *args, const struct opts *o)
 {
 	char err[MG_ERR_MAX];
@@ -218,7 +260,9 @@ static int run(const char *path, const struct mg_cmd *cmd, json_t *args, const s
 		return complain(EXIT_FAILURE, "%s", err);
 
 	int status = EXIT_SUCCESS;
-	if (o->json) {
+	if (!strcmp(cmd->name, "snapshot")) {
+		status = write_snapshot(json_string_value(json_object_get(args, "o")), result, o);
+	} else if (o->json) {
 		status = print_json(result);
 	} else {
 		rc = mg_render(stdout, cmd, result);
