@@ -354,7 +354,7 @@ bool dp_bridge_join(struct dp_ctx *dp, struct dp_sub *sub)
 	struct dp_tc_sess *s = st->dev->tc;
 	uint32_t clock = st->dev->clock;
 
-	if (!s || !st->kf_valid)
+	if (!s || !st->kf_valid || dp->cfg->tc_join_bridge == CAAS_BRIDGE_NO)
 		return false;
 	/* A recent keyframe: fast start sends the camera's own bits at once. */
 	if ((uint64_t)(uint32_t)(st->last_ts - st->kf_ts) * 1000 <

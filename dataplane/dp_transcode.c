@@ -279,37 +279,52 @@ static void on_encoded(void *arg, int rid, const uint8_t *au, size_t len, int64_
 	}
 }
 
-/* The bridge: encode while someone is bridging, at the source's size and about its rate. */
-static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s)
+/* The bridge's encoder, made (inactive, opened) for the source's size and about its rate, so
+ * that a joiner waits for one encode only; made again when either changed much. */
+static int bridge_ready(struct dp_tc_sess *s)
+{
+	struct dp_tc_out *b = &s->bridge;
+	int width, height;
+	char err[128];
+
+	if (tc_session_picture(s->tc, &width, &height))
+		return -ENODATA;
+	struct tc_rendition_spec spec = {
+	    .height = height & ~1,
+	    .kbps = (int)(s->kbps > BRIDGE_MIN_KBPS ? s->kbps : BRIDGE_MIN_KBPS),
+	    .codec = s->codec,
+	    .encoder = b->encoder[0] ? b->encoder : NULL};
+	if (b->rid >= 0 && (b->spec.height != spec.height ||
+	                    abs(b->spec.kbps - spec.kbps) * 4 > b->spec.kbps)) {
+		tc_rendition_del(s->tc, b->rid);
+		b->rid = -1;
+	}
+	if (b->rid >= 0)
+		return 0;
+	if (tc_rendition_add(s->tc, &spec, &b->rid, err, sizeof(err)) ||
+	    (tc_rendition_set_active(s->tc, b->rid, false), tc_rendition_prepare(s->tc, b->rid))) {
+		fprintf(stderr, "caasd: transcode %s: join bridge: %s\n", s->src->name, err);
+		if (b->rid >= 0)
+			tc_rendition_del(s->tc, b->rid);
+		b->rid = -1;
+		return -EIO;
+	}
+	b->spec = spec;
+	return 0;
+}
+
+/* The bridge: encode while someone is bridging. */
+static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s, bool refresh)
 {
 	struct dp_tc_out *b = &s->bridge;
 	struct enc_ctx e = {w, s};
 	bool want = atomic_load_explicit(&b->want, memory_order_acquire);
-	int width, height;
 
 	if (want && !b->active) {
-		if (tc_session_picture(s->tc, &width, &height))
-			return; /* nothing decoded yet: the dataplane did not bridge anyway */
-		struct tc_rendition_spec spec = {
-		    .height = height & ~1,
-		    .kbps = (int)(s->kbps > BRIDGE_MIN_KBPS ? s->kbps : BRIDGE_MIN_KBPS),
-		    .codec = s->codec,
-		    .encoder = b->encoder[0] ? b->encoder : NULL};
-		if (b->rid >= 0 && (b->spec.height != spec.height ||
-		                    abs(b->spec.kbps - spec.kbps) * 4 > b->spec.kbps)) {
-			tc_rendition_del(s->tc, b->rid);
-			b->rid = -1;
-		}
-		if (b->rid < 0) {
-			char err[128];
-			if (tc_rendition_add(s->tc, &spec, &b->rid, err, sizeof(err))) {
-				fprintf(stderr, "caasd: transcode %s: join bridge: %s\n",
-				        s->src->name, err);
-				b->rid = -1;
+		if (bridge_ready(s)) {
+			if (atomic_load(&s->decoding)) /* a picture but no encoder: give up */
 				atomic_store(&b->want, false);
-				return;
-			}
-			b->spec = spec;
+			return;
 		}
 		tc_rendition_set_active(s->tc, b->rid, true);
 		b->active = true;
@@ -320,6 +335,9 @@ static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s)
 	} else if (!want && b->active) {
 		tc_rendition_set_active(s->tc, b->rid, false);
 		b->active = false;
+	} else if (!b->active && refresh && s->kbps &&
+	           w->t->cfg->tc_join_bridge != CAAS_BRIDGE_NO) {
+		bridge_ready(s);
 	}
 	if (b->active && atomic_exchange(&b->idr_req, false))
 		tc_rendition_force_idr(s->tc, b->rid);
@@ -335,7 +353,7 @@ static void requests_poll(struct tc_worker *w)
 	for (unsigned i = 0; i < w->n_sess; i++) {
 		struct dp_tc_sess *s = w->sess[i];
 		struct tc_stats st;
-		bridge_poll(w, s);
+		bridge_poll(w, s, refresh);
 		for (int r = 0; r < TC_MAX_RENDITIONS; r++) {
 			struct dp_tc_out *o = s->outs[r];
 			if (o && atomic_exchange(&o->idr_req, false))

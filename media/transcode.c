@@ -542,3 +542,19 @@ int tc_session_picture(const struct tc_session *s, int *width, int *height)
 	*height = s->last->height;
 	return 0;
 }
+
+int tc_rendition_prepare(struct tc_session *s, int id)
+{
+	struct tc_rend *r;
+	int width;
+
+	if (id < 0 || id >= TC_MAX_RENDITIONS || !s->r[id].used)
+		return -EINVAL;
+	if (!s->last->buf[0])
+		return -ENODATA;
+	r = &s->r[id];
+	width = out_width(s->last, r->spec.height);
+	if (r->enc && width == r->width)
+		return 0;
+	return enc_open(s, r, width);
+}

@@ -97,6 +97,11 @@ int tc_rendition_encode_last(struct tc_session *s, int rendition_id, tc_output_f
  * (a worker that fell behind keeps its reference pictures, and catches up). */
 void tc_session_skip_encodes(struct tc_session *s, bool skip);
 
+/* Open the rendition's encoder now, for the last decoded picture's size, rather than at its
+ * first frame (opening takes tens of milliseconds a joiner should not wait). -ENODATA before
+ * the first picture. */
+int tc_rendition_prepare(struct tc_session *s, int rendition_id);
+
 /* The size of the last decoded picture; -ENODATA before the first. */
 int tc_session_picture(const struct tc_session *s, int *width, int *height);
 

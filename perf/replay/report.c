@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "replay.h"
 #include "rtp/bytes.h"
@@ -513,6 +514,16 @@ static json_t *stream_json(const struct rpt_stream *s)
 	    fig_json(o, &f)) {
 		json_decref(o);
 		return NULL;
+	}
+	/* The first keyframe's arrival on the wall clock (Unix seconds), so that a test can time
+	 * it from an event of its own, such as a subscription resumed. */
+	if (s->have_kf) {
+		struct timespec mo, rt;
+		clock_gettime(CLOCK_MONOTONIC, &mo);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		double ago = ((double)mo.tv_sec * 1e9 + (double)mo.tv_nsec - (double)s->first_kf_ns) / 1e9;
+		json_object_set_new(o, "first_keyframe_unix_s",
+		                    jnum((double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - ago));
 	}
 	return o;
 }
