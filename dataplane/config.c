@@ -151,7 +151,7 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->tc_max_delay_ms = 250;
 	cfg->tc_join_bridge = CAAS_BRIDGE_AUTO;
 	cfg->tc_bridge_after_ms = 300;
-	cfg->tc_bridge_gop_ms = 2000;
+	cfg->tc_bridge_gop_ms = 3000;
 	rec_config_defaults(&cfg->rec);
 }
 
