@@ -181,8 +181,21 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 		h->cap = cap;
 	}
 	session_addr(d, slot, to, sizeof(to));
-	if (ctl_sub_create(c, dev, to, -1, d->audio_from_port, d->audio_to_port, !live, &sub, err,
-	                   sizeof(err))) {
+	/* An expert whose link takes less than the camera sends gets the best rendition that
+	 * fits; without one, the camera's own stream (and the operator hears of it). */
+	struct dp_dev *target = dev;
+	const char *rend = ctl_tc_pick(c, dev, a->max_kbps);
+	if (rend && ctl_tc_rendition_dev(c, dev, rend, &target, err, sizeof(err))) {
+		say("request %" PRIu64 ": rendition %s for %s: %s; the camera's own stream instead",
+		    a->request, rend, a->expert, err);
+		target = dev;
+		rend = NULL;
+	} else if (!rend && a->max_kbps && dev->ctl_kbps > a->max_kbps) {
+		say("request %" PRIu64 ": %s takes %u kbit/s, %s sends %.0f: no rendition fits",
+		    a->request, a->expert, a->max_kbps, a->device, dev->ctl_kbps);
+	}
+	if (ctl_sub_create(c, target, to, -1, d->audio_from_port, d->audio_to_port, !live, &sub,
+	                   err, sizeof(err))) {
 		say("request %" PRIu64 ": %s to %s: %s", a->request, a->device, to, err);
 		return;
 	}
@@ -193,8 +206,9 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 	                              .resumed_ns = live ? dp_mono_ns() : 0};
 	snprintf(h->s[h->n].expert, sizeof(h->s[h->n].expert), "%s", a->expert);
 	h->n++;
-	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s)", a->request, a->device,
-	    a->expert, a->with ? " (participant)" : "", to, sub->id, live ? "" : ", paused");
+	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s%s%s)", a->request,
+	    a->device, a->expert, a->with ? " (participant)" : "", to, sub->id,
+	    live ? "" : ", paused", rend ? ", rendition " : "", rend ? rend : "");
 }
 
 static void media_stop(struct control *c, const struct hd_action *a)

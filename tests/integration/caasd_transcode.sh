@@ -83,6 +83,7 @@ check "expert B joined the same rendition stream (id ${b:-none}) 6 s in" -n "$b"
 out=$(ctl rendition del r360 2>&1)
 check "a rendition in use is not removed: $out" "$(grep -c 'subscriber' <<<"$out")" = 1
 
+
 ctl snapshot cam1 -o "$work/snap.jpg" >"$work/snap.out" 2>&1
 check "snapshot written: $(cat "$work/snap.out")" $? = 0
 check "the snapshot is a 1920x1080 JPEG (ffprobe: $(ffprobe -v error -show_entries \
@@ -91,6 +92,23 @@ check "the snapshot is a 1920x1080 JPEG (ffprobe: $(ffprobe -v error -show_entri
 		"$work/snap.jpg" 2>/dev/null)" = "mjpeg,1920,1080"
 out=$(ctl snapshot mic1 -o "$work/mic.jpg" 2>&1)
 check "no snapshot of an audio stream: $out" "$(test -e "$work/mic.jpg" && echo yes || echo no)" = no
+
+# An expert on a narrow link (600 kbit/s) presses nothing: the officer's help request reaches
+# it, and its session gets the rendition that fits, not the camera's 5 Mbit/s.
+ctl pool add narrow >/dev/null && ctl expert add slow1 --pool narrow --to "$EXP_IP:6400" \
+	--max-kbps 600 --auto-accept >/dev/null && ctl help cam1 --pool narrow >/dev/null
+check "a help request to an expert whose link takes 600 kbit/s" $? = 0
+sleep 1
+hs=$(ctl --json sub list | python3 -c '
+import json, sys
+print(next((s["stream"] for s in json.load(sys.stdin) if s["to"].endswith(":6400")), "none"))')
+check "its session streams the 500 kbit/s rendition: $hs" "$hs" = cam1@r360
+hp=$(ctl --json sub list | python3 -c '
+import json, sys
+print(next((s["packets"] for s in json.load(sys.stdin) if s["to"].endswith(":6400")), 0))')
+check "and sends it ($hp packets in its first second)" "$(is "${hp:-0} > 0")" = 1
+ctl help end 1 >/dev/null
+check "help request 1 ended" $? = 0
 
 wait_pid "$CAM_PID" $((secs + 10))
 check "the camera sent the whole clip" $? = 0
