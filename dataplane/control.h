@@ -113,6 +113,7 @@ void ctl_events_tick(struct control *c);
 void ctl_event(struct control *c, const char *type, json_t *fields);
 
 /* ctl_transcode.c: renditions, transcode sessions, snapshots */
+struct mg_metrics_buf;
 extern const struct ctl_command ctl_tc_commands[];
 extern const size_t ctl_tc_ncommands;
 int ctl_tc_init(struct control *c, char *err, size_t errlen);
@@ -129,6 +130,8 @@ void ctl_tc_device_gone(struct control *c, struct dp_dev *dev);
  * the highest rate that fits; NULL for the camera's own stream. */
 const char *ctl_tc_pick(struct control *c, const struct dp_dev *dev, uint32_t max_kbps);
 json_t *ctl_tc_status(struct control *c);
+/* The transcoding families of the metrics page (from the metrics thread; takes the lock). */
+void ctl_tc_metrics(struct control *c, struct mg_metrics_buf *b);
 
 /* ctl_tune.c: run-time tunables and config reload */
 extern const struct ctl_command ctl_tune_commands[];

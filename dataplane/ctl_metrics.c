@@ -400,6 +400,7 @@ static int fill(void *arg, struct mg_metrics_buf *b)
 	fill_streams(c, &s, b);
 	fill_record(c, &s, b);
 	fill_help(c, b);
+	ctl_tc_metrics(c, b);
 	free(s.devs);
 	return b->err;
 }

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "dp_transcode.h"
 #include "mgmt/err.h"
+#include "mgmt/metrics.h"
 
 #define SNAPSHOT_WAIT_MS 3000 /* for a new session's decoder to show a first picture */
 
@@ -619,6 +620,99 @@ static int cmd_snapshot(struct control *c, const json_t *args, json_t **result, 
 	free(b64);
 	free(jpeg);
 	return 0;
+}
+
+/* --- the metrics page ------------------------------------------------------------------------ */
+
+struct sess_counter {
+	const char *name, *help;
+	uint64_t (*get)(const struct src_rec *s);
+};
+
+static uint64_t m_packets(const struct src_rec *s) { return s->sess->packets; }
+static uint64_t m_frames(const struct src_rec *s) { return s->sess->aus; }
+static uint64_t m_late(const struct src_rec *s) { return s->sess->late_aus; }
+static uint64_t m_dropped(const struct src_rec *s) { return s->sess->dropped_aus; }
+static uint64_t m_errors(const struct src_rec *s) { return s->sess->decode_errors; }
+static uint64_t m_ring(const struct src_rec *s) { return s->dev->st.stats.tc_ring_drops; }
+static uint64_t m_joins(const struct src_rec *s) { return s->dev->st.stats.bridge_joins; }
+static uint64_t m_bridge(const struct src_rec *s) { return s->sess->bridge.frames; }
+
+static const struct sess_counter sess_counters[] = {
+    {"caas_transcode_packets_total", "RTP packets a worker took of the stream", m_packets},
+    {"caas_transcode_frames_total", "Access units the worker depacketized", m_frames},
+    {"caas_transcode_late_frames_total",
+     "Frames decoded but not encoded: the worker was more than max_delay_ms behind", m_late},
+    {"caas_transcode_dropped_frames_total",
+     "Access units dropped undecoded to catch up at the next keyframe", m_dropped},
+    {"caas_transcode_decode_errors_total", "Access units the decoder refused or concealed",
+     m_errors},
+    {"caas_transcode_ring_drops_total", "Packets the dataplane could not queue: the ring was full",
+     m_ring},
+    {"caas_bridge_joins_total", "Subscribers started through the join bridge", m_joins},
+    {"caas_bridge_frames_total", "Frames the join bridge encoded", m_bridge},
+};
+
+struct out_counter {
+	const char *name, *help;
+	uint64_t (*get)(const struct dp_tc_out *o);
+};
+
+static uint64_t o_frames(const struct dp_tc_out *o) { return o->frames; }
+static uint64_t o_skipped(const struct dp_tc_out *o) { return o->rid >= 0 ? o->tc.skipped[o->rid] : 0; }
+static uint64_t o_bytes(const struct dp_tc_out *o) { return o->bytes; }
+static uint64_t o_lost(const struct dp_tc_out *o) { return o->no_mbuf + o->ring_full; }
+
+static const struct out_counter out_counters[] = {
+    {"caas_rendition_frames_total", "Frames encoded for the rendition", o_frames},
+    {"caas_rendition_skipped_frames_total", "Source frames the rendition did not get (overload)",
+     o_skipped},
+    {"caas_rendition_bytes_total", "RTP bytes the worker made for the rendition", o_bytes},
+    {"caas_rendition_lost_packets_total", "Packets lost for want of an mbuf or ring room",
+     o_lost},
+};
+
+void ctl_tc_metrics(struct control *c, struct mg_metrics_buf *b)
+{
+	struct ctl_tc *x;
+
+	pthread_mutex_lock(&c->lock);
+	x = c->tcx;
+	if (!x || !x->t) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	mg_metrics_family(b, "caas_transcode_workers", MG_METRIC_GAUGE, "Transcode worker threads");
+	mg_metrics_gauge(b, NULL, 0, dp_transcoder_workers(x->t));
+	mg_metrics_family(b, "caas_transcode_sessions", MG_METRIC_GAUGE,
+	                  "Streams being decoded (renditions or the join bridge)");
+	mg_metrics_gauge(b, NULL, 0, x->n_srcs);
+	mg_metrics_family(b, "caas_transcode_busy_seconds_total", MG_METRIC_COUNTER,
+	                  "Time each worker spent working");
+	for (unsigned i = 0; i < dp_transcoder_workers(x->t); i++) {
+		struct dp_tc_worker_stats ws;
+		char id[16];
+		dp_transcoder_worker_stats(x->t, i, &ws);
+		snprintf(id, sizeof(id), "%u", i);
+		mg_metrics_counter_seconds(b, MG_LABELS({"worker", id}), ws.busy_ns);
+	}
+	for (size_t k = 0; k < sizeof(sess_counters) / sizeof(sess_counters[0]); k++) {
+		mg_metrics_family(b, sess_counters[k].name, MG_METRIC_COUNTER, sess_counters[k].help);
+		for (unsigned i = 0; i < x->n_srcs; i++)
+			mg_metrics_counter(b, MG_LABELS({"device", x->srcs[i].dev->name}),
+			                   sess_counters[k].get(&x->srcs[i]));
+	}
+	for (size_t k = 0; k < sizeof(out_counters) / sizeof(out_counters[0]); k++) {
+		mg_metrics_family(b, out_counters[k].name, MG_METRIC_COUNTER, out_counters[k].help);
+		for (unsigned i = 0; i < x->n_srcs; i++)
+			for (unsigned j = 0; j < x->srcs[i].n_outs; j++)
+				mg_metrics_counter(
+				    b,
+				    MG_LABELS({"device", x->srcs[i].dev->name},
+				              {"rendition", x->srcs[i].outs[j].out->rendition}),
+				    out_counters[k].get(x->srcs[i].outs[j].out));
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 const struct ctl_command ctl_tc_commands[] = {

@@ -295,6 +295,18 @@ int mg_metrics_counter(struct mg_metrics_buf *b, const struct mg_label *labels, 
 	return put_sample(b, "", labels, n_labels, NULL, num);
 }
 
+int mg_metrics_counter_seconds(struct mg_metrics_buf *b, const struct mg_label *labels,
+                               size_t n_labels, uint64_t ns)
+{
+	char num[NUM_MAX];
+	int rc = check_sample(b, MG_METRIC_COUNTER, labels, n_labels);
+
+	if (rc)
+		return rc;
+	snprintf(num, sizeof(num), "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+	return put_sample(b, "", labels, n_labels, NULL, num);
+}
+
 int mg_metrics_gauge(struct mg_metrics_buf *b, const struct mg_label *labels, size_t n_labels,
                      double value)
 {

@@ -73,6 +73,10 @@ int mg_metrics_family(struct mg_metrics_buf *b, const char *name, enum mg_metric
 int mg_metrics_counter(struct mg_metrics_buf *b, const struct mg_label *labels, size_t n_labels,
                        uint64_t value);
 
+/* A counter of seconds kept in nanoseconds, written exactly ("12.000345678"). */
+int mg_metrics_counter_seconds(struct mg_metrics_buf *b, const struct mg_label *labels,
+                               size_t n_labels, uint64_t ns);
+
 /* One sample of the open gauge family; NaN and ±Inf are written as NaN, +Inf, -Inf, other values
  * with the fewest digits that read back exactly. */
 int mg_metrics_gauge(struct mg_metrics_buf *b, const struct mg_label *labels, size_t n_labels,

@@ -115,6 +115,13 @@ check "the camera sent the whole clip" $? = 0
 sleep 1
 ctl --json transcode list >"$work/tc.json"
 ctl --json sub list >"$work/subs.json"
+inns dut curl -s -m 5 -o "$work/metrics.txt" http://127.0.0.1:9464/metrics
+promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1
+check "promtool accepts the metrics page with the transcode families" $? = 0
+diag_file "$work/promtool.out" 5
+mf=$(sed -n 's/^caas_rendition_frames_total{device="cam1",rendition="r360"} //p' "$work/metrics.txt")
+check "caas_rendition_frames_total{device=cam1,rendition=r360} counts ${mf:-nothing}" \
+	"$(is "${mf:-0} > 300")" = 1
 expert_stop "$a_pid" 6000
 check "expert A's FFmpeg ended cleanly" $? = 0
 expert_stop "$b_pid" 6002

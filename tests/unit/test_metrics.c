@@ -79,6 +79,10 @@ static void test_counters_and_gauges(void **state)
 	                 0);
 	assert_int_equal(mg_metrics_counter(&b, MG_LABELS({"port", "0"}), UINT64_MAX), 0);
 	assert_int_equal(mg_metrics_counter(&b, MG_LABELS({"port", "1"}, {"queue", "3"}), 0), 0);
+	assert_int_equal(mg_metrics_family(&b, "caas_busy_seconds_total", MG_METRIC_COUNTER, NULL),
+	                 0);
+	assert_int_equal(mg_metrics_counter_seconds(&b, MG_LABELS({"w", "0"}), 12000345678u), 0);
+	assert_int_equal(mg_metrics_counter_seconds(&b, NULL, 0, 999), 0);
 	assert_int_equal(mg_metrics_family(&b, "caas_up", MG_METRIC_GAUGE, NULL), 0);
 	assert_int_equal(mg_metrics_gauge(&b, NULL, 0, 1), 0);
 	assert_int_equal(mg_metrics_family(&b, "caas_empty", MG_METRIC_GAUGE, ""), 0);
@@ -86,6 +90,9 @@ static void test_counters_and_gauges(void **state)
 	                "# TYPE caas_rx_packets_total counter\n"
 	                "caas_rx_packets_total{port=\"0\"} 18446744073709551615\n"
 	                "caas_rx_packets_total{port=\"1\",queue=\"3\"} 0\n"
+	                "# TYPE caas_busy_seconds_total counter\n"
+	                "caas_busy_seconds_total{w=\"0\"} 12.000345678\n"
+	                "caas_busy_seconds_total 0.000000999\n"
 	                "# TYPE caas_up gauge\n"
 	                "caas_up 1\n"
 	                "# HELP caas_empty \n"
