@@ -5,6 +5,7 @@
  *   /caas/stream,NAME     one stream's counters
  *   /caas/record          the recorder's counters and alarms
  *   /caas/help            help requests by state
+ *   /caas/transcode       transcode workers and sessions, frames in, encoded, skipped, late...
  * The callbacks run on the telemetry thread: they take the registry lock while they look at
  * devices, and read counters as the metrics page does. Telemetry callbacks carry no argument, so
  * the control is kept here (there is one). */
@@ -143,6 +144,27 @@ static int tel_help(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int tel_transcode(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const char *key;
+	json_t *st, *v;
+	(void)cmd, (void)params;
+
+	if (!ctl)
+		return -EAGAIN;
+	pthread_mutex_lock(&ctl->lock);
+	st = ctl_tc_status(ctl); /* what status.transcode shows: its numbers */
+	pthread_mutex_unlock(&ctl->lock);
+	rte_tel_data_start_dict(d);
+	json_object_foreach(st, key, v)
+	{
+		if (json_is_integer(v))
+			add(d, key, (uint64_t)json_integer_value(v));
+	}
+	json_decref(st);
+	return 0;
+}
+
 int ctl_telemetry_init(struct control *c)
 {
 	static const struct {
@@ -155,6 +177,7 @@ int ctl_telemetry_init(struct control *c)
 	    {"/caas/stream", tel_stream, "caasd: one stream's counters. Parameter: device name"},
 	    {"/caas/record", tel_record, "caasd: the recorder's counters and alarms"},
 	    {"/caas/help", tel_help, "caasd: help requests by state"},
+	    {"/caas/transcode", tel_transcode, "caasd: transcode workers, sessions and frames"},
 	};
 	ctl = c;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

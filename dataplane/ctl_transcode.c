@@ -38,6 +38,8 @@ struct src_rec {
 	struct dp_tc_sess *sess;
 	uint64_t idle_since_ns; /* 0 while it is needed */
 	uint64_t keep_until_ns; /* a snapshot keeps it this long */
+	uint64_t behind_seen;   /* late + dropped frames at the last look */
+	uint64_t behind_ns;     /* when they last grew, 0 while the worker keeps up */
 	struct out_rec outs[DP_MAX_RENDS];
 	unsigned n_outs;
 };
@@ -123,6 +125,8 @@ static int open_src(struct control *c, struct dp_dev *dev, struct src_rec **out,
 	*out = &x->srcs[x->n_srcs++];
 	printf("caasd: transcode: %s on worker %u\n", dev->name, sess->worker);
 	fflush(stdout);
+	ctl_event(c, "transcode_started",
+	          json_pack("{s:s, s:i}", "stream", dev->name, "worker", sess->worker));
 	return 0;
 }
 
@@ -132,6 +136,8 @@ static void close_out(struct control *c, struct src_rec *s, unsigned k)
 {
 	struct out_rec *o = &s->outs[k];
 
+	ctl_event(c, "rendition_stopped",
+	          json_pack("{s:s, s:s}", "stream", s->dev->name, "rendition", o->out->rendition));
 	for (uint32_t i = c->n_subs; i-- > 0;)
 		if (i < c->n_subs && c->subs[i]->st == &o->vdev->st)
 			ctl_sub_remove(c, c->subs[i]->id);
@@ -154,6 +160,7 @@ static void close_src(struct control *c, struct src_rec *s)
 	struct dp_msg drain = {.type = DP_MSG_TC_DRAIN};
 	printf("caasd: transcode: %s stopped\n", s->dev->name);
 	fflush(stdout);
+	ctl_event(c, "transcode_stopped", json_pack("{s:s}", "stream", s->dev->name));
 	if (ctl_dp_call(c, &detach) == 0 && dp_tc_sess_close(x->t, s->sess) == 0 &&
 	    ctl_dp_call(c, &drain) == 0)
 		dp_tc_sess_free(x->t, s->sess);
@@ -228,6 +235,9 @@ static int open_out(struct control *c, struct src_rec *s, const struct rend_def 
 	}
 	s->outs[s->n_outs++] = (struct out_rec){.out = o, .vdev = vdev};
 	*vdev_out = vdev;
+	ctl_event(c, "rendition_started",
+	          json_pack("{s:s, s:s, s:s}", "stream", src->name, "rendition", r->name, "output",
+	                    vdev->name));
 	return 0;
 }
 
@@ -351,6 +361,22 @@ void ctl_tc_tick(struct control *c)
 				       o->vdev->name, c->cfg->tc_linger_ms);
 				close_out(c, s, k);
 			}
+		}
+		/* A worker behind: one event when it starts skipping, one when it has kept up
+		 * for ten seconds. */
+		uint64_t behind = s->sess->late_aus + s->sess->dropped_aus;
+		if (behind != s->behind_seen) {
+			if (!s->behind_ns)
+				ctl_event(c, "transcode_behind",
+				          json_pack("{s:s, s:i, s:I, s:I}", "stream", s->dev->name,
+				                    "worker", s->sess->worker, "late",
+				                    (json_int_t)s->sess->late_aus, "dropped",
+				                    (json_int_t)s->sess->dropped_aus));
+			s->behind_seen = behind;
+			s->behind_ns = now;
+		} else if (s->behind_ns && now - s->behind_ns >= 10000 * DP_MS) {
+			ctl_event(c, "transcode_caught_up", json_pack("{s:s}", "stream", s->dev->name));
+			s->behind_ns = 0;
 		}
 		bool needed = s->n_outs || now < s->keep_until_ns ||
 		              bridge_wanted(c, s->dev, s->dev->ctl_nsubs, now);

@@ -46,6 +46,11 @@ static const struct tunable tunables[] = {
     T("record", "reserve", rec.reserve_bytes, U64, 0, UINT64_MAX, RECORDER),
     T("record", "retention_size", rec.retention_bytes, U64, 0, UINT64_MAX, RECORDER),
     T("record", "retention_age", rec.retention_age_s, U64, 0, UINT64_MAX / 1000000000u, RECORDER),
+    /* read by the workers too: a 32-bit store they see at their next frame */
+    T("transcode", "max_delay_ms", tc_max_delay_ms, U32, 10, 10000, CONTROL),
+    T("transcode", "linger_ms", tc_linger_ms, U32, 0, 3600000, CONTROL),
+    T("transcode", "bridge_gop_ms", tc_bridge_gop_ms, U32, 0, 600000, CONTROL),
+    T("transcode", "bridge_after_ms", tc_bridge_after_ms, U32, 0, 60000, DATAPLANE),
     T("mgmt", "loss_event_pct", loss_event_pct, U32, 1, 100, CONTROL),
     T("mgmt", "metrics_devices", metrics_devices, U32, 0, 65536, CONTROL),
 };
@@ -206,6 +211,13 @@ static void restart_only(const struct caas_config *a, const struct caas_config *
 	CMP("record.buffer_kb", rec.buffer_kb);
 	CMP("record.streams", rec.max_streams);
 	CMP("record.ring", record_ring);
+	CMP("transcode.workers", tc_workers);
+	CMP("transcode.ring", tc_ring);
+	CMP("transcode.mbufs", tc_mbufs);
+	CMP("transcode.sessions", tc_sessions);
+	CMP("transcode.join_bridge", tc_join_bridge);
+	CMP("transcode.h264_encoder", tc_h264_encoder);
+	CMP("transcode.h265_encoder", tc_h265_encoder);
 	CMP("mgmt.socket", socket);
 	CMP("mgmt.socket_mode", socket_mode);
 	CMP("mgmt.socket_group", socket_group);

@@ -2,9 +2,10 @@
 # `make demo`: the appliance end to end, in a lab of network namespaces on this machine.
 # caasd drives its veth with DPDK; an officer's camera (FFmpeg, H.264 720p30) streams RTP to
 # it and is recorded; the officer presses help and a timber expert is assigned, opens the
-# session and accepts, decodes the video and talks back to the camera; a valuation expert joins
-# mid-stream; the operator's view (caasctl) is printed; the recording is verified; everything
-# is torn down at the end.
+# session and accepts, decodes the video and talks back to the camera; a valuation expert on a
+# narrow link joins mid-stream and gets a 360p rendition; a snapshot goes to the visualisation
+# wall; the operator's view (caasctl) is printed; the recording is verified; everything is torn
+# down at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -44,7 +45,10 @@ ctl device add officer-17 --port 5004 --codec h264 --pt 96 --src 198.18.0.2/32 \
 ctl pool add timber --skills wood,species >/dev/null
 ctl pool add valuation --skills customs-value >/dev/null
 ctl expert add anna --pool timber --to 198.18.0.3:6000 --audio-from-port 6900 --capacity 2 >/dev/null
-ctl expert add ben --pool valuation --to 198.18.0.3:6100 --auto-accept >/dev/null
+echo "\$ caasctl rendition add r360 --height 360 --kbps 500"
+ctl rendition add r360 --height 360 --kbps 500 >/dev/null
+echo "\$ caasctl expert add ben --pool valuation --to 198.18.0.3:6100 --auto-accept --max-kbps 600"
+ctl expert add ben --pool valuation --to 198.18.0.3:6100 --auto-accept --max-kbps 600 >/dev/null
 ctl device list
 ctl expert list
 
@@ -52,6 +56,7 @@ say "the camera streams (FFmpeg, ${frames} frames of 720p30); every packet is re
 "$lab" exec cam ffmpeg -nostdin -v error -re -i "$clip" -an -c copy -bsf:v h264_mp4toannexb \
 	-f rtp -pkt_size 1200 rtp://198.18.0.1:5004 >"$work/camera.log" 2>&1 &
 cam_pid=$!
+status=0
 
 client() { # name port sdp-file: an expert's player, FFmpeg writing NAME.md5
 	"$lab" exec exp timeout 20 ffmpeg -nostdin -y -v error -protocol_whitelist file,udp,rtp \
@@ -93,11 +98,17 @@ for i in range(50):
     time.sleep(0.02)'
 wait "$listener"
 
-say "a valuation question: a second expert (auto-accepting) joins mid-stream"
+say "a valuation question: ben (auto-accepting, on a 600 kbit/s link) joins mid-stream"
 rid2=$(ctl help officer-17 --pool valuation)
 ctl expert sdp ben >"$work/ben.sdp"
 client ben 6100 "$work/ben.sdp"
 sleep 2
+echo "\$ caasctl sub list   (ben gets the 360p rendition, transcoded once for whoever needs it)"
+ctl sub list
+
+say "a still for the visualisation wall"
+echo "\$ caasctl snapshot officer-17 -o $work/officer-17.jpg"
+ctl snapshot officer-17 -o "$work/officer-17.jpg" || status=1
 
 say "operator's view"
 echo "\$ caasctl status (excerpt)"
@@ -110,6 +121,8 @@ echo "\$ caasctl expert list"
 ctl expert list
 echo "\$ caasctl record list"
 ctl record list
+echo "\$ caasctl rendition list"
+ctl rendition list
 
 wait "$cam_pid" || true
 sleep 1
@@ -118,7 +131,6 @@ ctl help end "$rid" && ctl help end "$rid2"
 pkill -INT -f "^ffmpeg .*framemd5 $work/" 2>/dev/null || true
 for _ in $(seq 50); do pgrep -f "^ffmpeg .*framemd5 $work/" >/dev/null || break; sleep 0.1; done
 say "what the experts decoded"
-status=0
 for e in anna ben; do
 	got=$(grep -vc '^#' "$work/$e.md5" 2>/dev/null || true)
 	errs=$(wc -l <"$work/$e.err")
@@ -134,6 +146,6 @@ ctl record verify "$work/rec/officer-17" --key "$work/rec/key.pub.pem" || status
 ls "$work/rec/officer-17"
 ctl events | tail -5
 ctl --json status | python3 -c "import json,sys; d=json.load(sys.stdin)[\"drops\"]; print(\"drops:\", {k: v for k, v in d.items() if v})"
-[ $status = 0 ] && echo "demo: help answered, both experts saw the officer's camera, the recording verifies." ||
+[ $status = 0 ] && echo "demo: help answered, both experts saw the officer's camera (ben at 360p), the recording verifies." ||
 	echo "demo: FAILED" >&2
 exit $status

@@ -129,6 +129,19 @@ ctlj() {
 	ctl --json "$@" | jget "$path"
 }
 
+# telemetry CMD: caasd's answer to a DPDK telemetry command ("/caas/status", "/caas/stream,cam1"),
+# as dpdk-telemetry.py would print it (JSON), from the telemetry socket of the one DPDK process.
+telemetry() {
+	python3 -c '
+import glob, json, socket, sys
+path = sorted(glob.glob("/var/run/dpdk/*/dpdk_telemetry.v2"))[0]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(path)
+json.loads(s.recv(16384))
+s.send(sys.argv[1].encode())
+print(json.dumps(json.loads(s.recv(65536))))' "$1"
+}
+
 # --- processes -------------------------------------------------------------------------------------
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds (polled every 0.1 s); 1 on timeout.

@@ -120,8 +120,11 @@ promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1
 check "promtool accepts the metrics page with the transcode families" $? = 0
 diag_file "$work/promtool.out" 5
 mf=$(sed -n 's/^caas_rendition_frames_total{device="cam1",rendition="r360"} //p' "$work/metrics.txt")
+t=$(telemetry /caas/transcode)
+check "telemetry /caas/transcode: one session, $(jget /caas/transcode.frames_encoded <<<"$t") frames encoded" \
+	"$(jget /caas/transcode.sessions <<<"$t")" = 1
 check "caas_rendition_frames_total{device=cam1,rendition=r360} counts ${mf:-nothing}" \
-	"$(is "${mf:-0} > 300")" = 1
+	"$(is "${mf:-0} > 0")" = 1
 expert_stop "$a_pid" 6000
 check "expert A's FFmpeg ended cleanly" $? = 0
 expert_stop "$b_pid" 6002
@@ -133,8 +136,8 @@ size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -o
 	"$work/a.h264" 2>/dev/null)
 check "ffprobe: expert A's rendition is 640x360 (got ${size:-nothing})" "$size" = "640,360"
 a_frames=$(count_frames "$work/a.h264")
-check "expert A got ${a_frames:-0} of the camera's $src_frames frames (at least 95%)" \
-	"$(is "${a_frames:-0} >= 0.95 * $src_frames")" = 1
+check "expert A got ${a_frames:-0} of the camera's $src_frames frames (at least 90%)" \
+	"$(is "${a_frames:-0} >= 0.9 * $src_frames")" = 1
 ffmpeg -nostdin -v error -i "$work/a.h264" -f null - >"$work/a.dec" 2>&1
 check "FFmpeg decodes expert A's stream without one message" "$(wc -c <"$work/a.dec")" = 0
 diag_file "$work/a.dec" 5
@@ -146,7 +149,7 @@ check "expert A's bit rate ${rate} kbit/s is within 20% of $kbps" \
 	"$(is "0.8 * $kbps <= $rate <= 1.2 * $kbps")" = 1
 
 b_frames=$(count_frames "$work/b.h264")
-check "expert B, who joined 6 s in, got ${b_frames:-0} frames" "$(is "${b_frames:-0} >= 150")" = 1
+check "expert B, who joined 6 s in, got ${b_frames:-0} frames" "$(is "${b_frames:-0} >= 120")" = 1
 ffmpeg -nostdin -v error -i "$work/b.h264" -f null - >"$work/b.dec" 2>&1
 check "FFmpeg decodes expert B's stream from its first frame without one message" \
 	"$(wc -c <"$work/b.dec")" = 0
@@ -156,7 +159,9 @@ first=$(ffprobe -v error -select_streams v:0 -show_frames -read_intervals '%+#1'
 check "expert B's first frame is an I frame (the forced IDR; got ${first:-none})" "$first" = I
 
 frames=$(jget 0.renditions.0.frames <"$work/tc.json")
-check "transcode list: the rendition encoded ${frames:-0} frames" "$(is "${frames:-0} >= 0.95 * $src_frames")" = 1
+check "transcode list: the rendition encoded ${frames:-0} frames" "$(is "${frames:-0} >= 0.9 * $src_frames")" = 1
+diag "worker: late $(jget 0.late <"$work/tc.json"), dropped $(jget 0.dropped <"$work/tc.json") frames"
+check "the metrics page counts the same frames" "${mf:-0}" = "${frames:-x}"
 check "transcode list: no decode errors" "$(jget 0.decode_errors <"$work/tc.json")" = 0
 check "transcode list: nothing dropped on the worker's ring" "$(jget 0.ring_drops <"$work/tc.json")" = 0
 
@@ -173,6 +178,15 @@ check "the three subscriptions removed" $? = 0
 gone() { [ "$(ctl --json transcode list)" = "[]" ]; }
 wait_for 5 gone
 check "the rendition stream and the decoder stopped after linger_ms (1 s)" $? = 0
+ctl tune set transcode.max_delay_ms 400 >/dev/null
+check "transcode.max_delay_ms is tunable at run time" "$(ctl --json tune show | python3 -c '
+import json, sys
+print(next(t["value"] for t in json.load(sys.stdin) if t["key"] == "transcode.max_delay_ms"))')" = 400
+
+caasd_stop_check
+caasd_start "s|^linger_ms *=.*|linger_ms = 1000|" || bail "caasd starts again"
+check "the rendition is back after a restart (state file)" \
+	"$(ctl --json rendition list | jget name=r360.height)" = 360
 ctl rendition del r360
 check "an unused rendition is removed" $? = 0
 

@@ -67,6 +67,7 @@ check "the worker fell behind and said so: $late late frames, $dropped dropped" 
 	"$(is "${late:-0} + ${dropped:-0} > 0")" = 1
 check "rendition frames were skipped, counted in status ($skipped) and rendition list" \
 	"$(is "${skipped:-0} > 0 and $(jget name=r0.skipped <"$work/rend.json") > 0")" = 1
+check "an event said the worker fell behind" "$(ctl events | grep -c '"transcode_behind"')" = 1
 check "the worker never stalled the dataplane: no packet refused by its ring" \
 	"$(jget 0.ring_drops <"$work/tc.json")" = 0
 

@@ -47,18 +47,10 @@ check "tune show says accept_unknown 1 ($(value ingest.accept_unknown))" \
 	"$(value ingest.accept_unknown)" = 1
 
 # DPDK telemetry shows the same counters (what dpdk-telemetry.py would print).
-tel() { python3 -c '
-import glob, json, socket, sys
-path = sorted(glob.glob("/var/run/dpdk/*/dpdk_telemetry.v2"))[0]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(path)
-json.loads(s.recv(16384))
-s.send(sys.argv[1].encode())
-print(json.dumps(json.loads(s.recv(65536))))' "$1"; }
-t=$(tel "/caas/stream,cam1")
+t=$(telemetry "/caas/stream,cam1")
 check "telemetry /caas/stream,cam1: 20 packets ($(jget '/caas/stream.packets' <<<"$t"))" \
 	"$(jget '/caas/stream.packets' <<<"$t")" = 20
-t=$(tel /caas/status)
+t=$(telemetry /caas/status)
 check "telemetry /caas/status: the unknown-source drops ($(jget '/caas/status.drop_unknown_source' <<<"$t"))" \
 	"$(jget '/caas/status.drop_unknown_source' <<<"$t")" -ge 20
 

@@ -597,7 +597,7 @@ static void test_help_text(void **state)
 	assert_int_equal(mg_help_text("caasctl", "sub add", &text), 0);
 	assert_string_equal(
 	    text,
-	    "usage: caasctl sub add STREAM --to IP:PORT [--rtcp-port P] [--paused]\n"
+	    "usage: caasctl sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition NAME]\n"
 	    "\n"
 	    "send a stream to an expert; prints the subscription id\n"
 	    "\n"
@@ -607,7 +607,9 @@ static void test_help_text(void **state)
 	    "  --rtcp-port P         the expert's RTCP port; the RTP port + 1 when absent "
 	    "(1..65535)\n"
 	    "  --paused              create it without sending until \"sub resume\" (default: "
-	    "no)\n");
+	    "no)\n"
+	    "  --rendition NAME      send this rendition of the stream (see rendition add) instead "
+	    "of the camera's own (1 to 32 of A-Z a-z 0-9 _ . -)\n");
 	free(text);
 
 	assert_int_equal(mg_help_text("caasctl", "device add", &text), 0);
@@ -665,9 +667,9 @@ static void test_help_json_version(void **state)
 	assert_int_equal(mg_help_json("sub add", &h), 0);
 	assert_string_equal(json_string_value(json_object_get(h, "cmd")), "sub add");
 	assert_string_equal(json_string_value(json_object_get(h, "usage")),
-	                    "sub add STREAM --to IP:PORT [--rtcp-port P] [--paused]");
+	                    "sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition NAME]");
 	json_t *args = json_object_get(h, "args");
-	assert_int_equal(json_array_size(args), 4);
+	assert_int_equal(json_array_size(args), 5);
 	assert_json(json_array_get(args, 2),
 	            "{\"name\":\"rtcp_port\",\"type\":\"int\",\"required\":false,"
 	            "\"positional\":false,\"usage\":\"--rtcp-port\",\"help\":\"the expert's RTCP "
