@@ -131,11 +131,14 @@ static struct dp_sub *find_sub(struct control *c, uint32_t id, int *idx)
 	return NULL;
 }
 
+/* Subscriptions of dev's stream, its renditions' included. */
 static unsigned subs_of(struct control *c, const struct dp_dev *dev)
 {
 	unsigned n = 0;
-	for (uint32_t i = 0; i < c->n_subs; i++)
-		n += c->subs[i]->st == &dev->st;
+	for (uint32_t i = 0; i < c->n_subs; i++) {
+		const struct dp_dev *d = c->subs[i]->st->dev;
+		n += d == dev || (d->virt && d->parent == dev);
+	}
 	return n;
 }
 
