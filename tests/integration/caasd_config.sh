@@ -49,6 +49,10 @@ bad_config bad-age 2 "[record] retention_age: '3w' is not an age (seconds, or wi
 	'[record]\nretention_age = 3w\n'
 bad_config bad-alg 2 "[record] alg: 'rsa' is not ed25519 or sm2-sm3" '[record]\nalg = rsa\n'
 bad_config fsync-range 2 "[record] fsync_ms: 1 is out of range 10..60000" '[record]\nfsync_ms = 1\n'
+bad_config bad-bridge 3 "[transcode] join_bridge: 'sometimes' is not no, auto or yes" \
+	'[transcode]\nworkers = 2\njoin_bridge = sometimes\n'
+bad_config workers-range 2 "[transcode] workers: 65 is out of range 0..64" '[transcode]\nworkers = 65\n'
+bad_config tc-ring 2 "[transcode] ring: 1000 is not a power of two" '[transcode]\nring = 1000\n'
 
 printf '[dataplane]\nip = 198.18.0.1/24, 2001:2::1/64\ngateway = 198.18.0.254\n' >"$work/dual.conf"
 out=$("$caasd" --check -c "$work/dual.conf" 2>&1)
