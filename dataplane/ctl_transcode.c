@@ -378,8 +378,9 @@ void ctl_tc_tick(struct control *c)
 			ctl_event(c, "transcode_caught_up", json_pack("{s:s}", "stream", s->dev->name));
 			s->behind_ns = 0;
 		}
-		bool needed = s->n_outs || now < s->keep_until_ns ||
-		              bridge_wanted(c, s->dev, s->dev->ctl_nsubs, now);
+		bool bridge = bridge_wanted(c, s->dev, s->dev->ctl_nsubs, now);
+		atomic_store_explicit(&s->sess->bridge_armed, bridge, memory_order_relaxed);
+		bool needed = s->n_outs || now < s->keep_until_ns || bridge;
 		if (needed)
 			s->idle_since_ns = 0;
 		else if (!s->idle_since_ns)

@@ -24,7 +24,8 @@
 #define IN_BURST     256
 #define OUT_BATCH    64
 #define FEED_BATCH   64
-#define NAP_NS       500000 /* idle: half a millisecond, well inside a frame */
+#define NAP_NS       1000000  /* idle: a millisecond, well inside a frame */
+#define REST_NS      20000000 /* no session at all: only the control's calls to wait for */
 #define CALL_WAIT_MS 10000
 #define WORKER_NICE  10 /* transcoding yields to the control thread and the recorder */
 #define AU_MAX       (4u << 20)
@@ -294,8 +295,10 @@ static int bridge_ready(struct dp_tc_sess *s)
 	    .kbps = (int)(s->kbps > BRIDGE_MIN_KBPS ? s->kbps : BRIDGE_MIN_KBPS),
 	    .codec = s->codec,
 	    .encoder = b->encoder[0] ? b->encoder : NULL};
+	/* Opening an encoder costs tens of milliseconds of CPU: only for a new size, or a rate
+	 * that moved by half. */
 	if (b->rid >= 0 && (b->spec.height != spec.height ||
-	                    abs(b->spec.kbps - spec.kbps) * 4 > b->spec.kbps)) {
+	                    abs(b->spec.kbps - spec.kbps) * 2 > b->spec.kbps)) {
 		tc_rendition_del(s->tc, b->rid);
 		b->rid = -1;
 	}
@@ -336,7 +339,7 @@ static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s, bool refresh)
 		tc_rendition_set_active(s->tc, b->rid, false);
 		b->active = false;
 	} else if (!b->active && refresh && s->kbps &&
-	           w->t->cfg->tc_join_bridge != CAAS_BRIDGE_NO) {
+	           atomic_load_explicit(&s->bridge_armed, memory_order_relaxed)) {
 		bridge_ready(s);
 	}
 	if (b->active && atomic_exchange(&b->idr_req, false))
@@ -428,8 +431,13 @@ static void on_packet(struct tc_worker *w, struct tc_item *it)
 	s->packets++;
 	s->rate_bytes += h.payload_len;
 	if (it->t_ns - s->rate_ns >= 1000 * DP_MS) {
-		if (s->rate_ns)
-			s->kbps = (uint32_t)(s->rate_bytes * 8 * 1000000 / (it->t_ns - s->rate_ns));
+		if (s->rate_ns) {
+			/* Smoothed over a few seconds: a keyframe makes one second look twice
+			 * as heavy as the next. */
+			uint32_t k =
+			    (uint32_t)(s->rate_bytes * 8 * 1000000 / (it->t_ns - s->rate_ns));
+			s->kbps = s->kbps ? (3 * s->kbps + k) / 4 : k;
+		}
 		s->rate_ns = it->t_ns;
 		s->rate_bytes = 0;
 	}
@@ -577,7 +585,7 @@ static unsigned worker_drain(struct tc_worker *w)
 static void *worker_main(void *arg)
 {
 	struct tc_worker *w = arg;
-	struct timespec nap = {.tv_nsec = NAP_NS};
+	struct timespec nap = {.tv_nsec = NAP_NS}, rest = {.tv_nsec = REST_NS};
 
 	/* Per-thread nice on Linux: transcoding gives way to the control and recorder threads. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
@@ -590,7 +598,7 @@ static void *worker_main(void *arg)
 		if (n)
 			w->busy_ns += mono_ns() - t0;
 		if (n < IN_BURST)
-			nanosleep(&nap, NULL);
+			nanosleep(w->n_sess ? &nap : &rest, NULL);
 	}
 	/* Stopping: let go of what is queued, close what is open. */
 	while (worker_drain(w))

@@ -78,6 +78,7 @@ struct dp_tc_sess {
 	/* shared: what the decoder has done, for the dataplane's join decision */
 	atomic_uint decoded_ts; /* RTP timestamp of the last access unit decoded */
 	atomic_bool decoding;   /* a picture was decoded since the session opened */
+	atomic_bool bridge_armed; /* control: the join bridge may be asked for: keep its encoder open */
 	/* the worker's counters */
 	uint64_t packets, aus, late_aus, dropped_aus, decode_errors, depkt_broken;
 };

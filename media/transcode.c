@@ -296,8 +296,11 @@ static int scale(struct tc_rend *r, AVFrame *src, AVFrame **dst)
 	return 0;
 }
 
-static void encode(struct tc_session *s, int id, AVFrame *src, int64_t pts, tc_output_fn out,
-                   void *arg)
+/* Scale and encode src for rendition id. Returns the picture it encoded (src itself, or the
+ * rendition's scaled frame, still whole after the encoder took its copy), NULL when it encoded
+ * nothing. */
+static AVFrame *encode(struct tc_session *s, int id, AVFrame *src, int64_t pts,
+                       tc_output_fn out, void *arg)
 {
 	struct tc_rend *r = &s->r[id];
 	int width = out_width(src, r->spec.height);
@@ -305,7 +308,7 @@ static void encode(struct tc_session *s, int id, AVFrame *src, int64_t pts, tc_o
 
 	if (r->step) {
 		if (r->next_pts != AV_NOPTS_VALUE && pts < r->next_pts)
-			return;
+			return NULL;
 		/* Keep the cadence; restart it after a gap or a jump back. */
 		if (r->next_pts == AV_NOPTS_VALUE || pts - r->next_pts >= r->step ||
 		    pts < r->next_pts - r->step)
@@ -321,19 +324,29 @@ static void encode(struct tc_session *s, int id, AVFrame *src, int64_t pts, tc_o
 		}
 		if (enc_open(s, r, width) < 0) {
 			s->st.dropped[id]++;
-			return;
+			return NULL;
 		}
 	}
 	if (scale(r, src, &f) < 0) {
 		s->st.dropped[id]++;
-		return;
+		return NULL;
 	}
 	f->pts = pts;
 	f->pict_type = r->force_idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	f->key_frame = 0;
 	r->force_idr = false;
-	if (avcodec_send_frame(r->enc, f) < 0 || drain(s, id, out, arg) < 0)
+	if (avcodec_send_frame(r->enc, f) < 0 || drain(s, id, out, arg) < 0) {
 		s->st.dropped[id]++;
+		return NULL;
+	}
+	return f;
+}
+
+/* The renditions' ids, tallest first: a ladder is scaled top down. */
+static int by_height(const void *a, const void *b, void *ctx)
+{
+	const struct tc_session *s = ctx;
+	return s->r[*(const int *)b].spec.height - s->r[*(const int *)a].spec.height;
 }
 
 /* Every frame the decoder has, through every rendition. */
@@ -354,13 +367,32 @@ static int decoded(struct tc_session *s, tc_output_fn out, void *arg)
 		if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
 			s->st.decode_errors++;
 		int64_t pts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
-		for (i = 0; i < TC_MAX_RENDITIONS; i++) {
-			if (!s->r[i].used || !s->r[i].active)
+		int order[TC_MAX_RENDITIONS], n = 0;
+		AVFrame *made[TC_MAX_RENDITIONS];
+		int n_made = 0;
+		for (i = 0; i < TC_MAX_RENDITIONS; i++)
+			if (s->r[i].used && s->r[i].active)
+				order[n++] = i;
+		qsort_r(order, (size_t)n, sizeof(order[0]), by_height, s);
+		for (int k = 0; k < n; k++) {
+			struct tc_rend *r = &s->r[order[k]];
+			AVFrame *src = f, *pic;
+			if (s->skip) {
+				s->st.skipped[order[k]]++;
 				continue;
-			if (s->skip)
-				s->st.skipped[i]++;
-			else
-				encode(s, i, f, pts, out, arg);
+			}
+			/* A rung at least twice this one's height, made from this very frame,
+			 * is as good a start as the source and cheaper to scale from (720p
+			 * for 360p: a quarter of the pixels a 1080p source has). */
+			for (int j = 0; j < n_made; j++)
+				if (made[j]->height >= 2 * r->spec.height &&
+				    made[j]->height < src->height)
+					src = made[j];
+			pic = encode(s, order[k], src, pts, out, arg);
+			/* Only a rung that takes every frame: a child would otherwise switch
+			 * sources (and rebuild its scaler) as the rung's frame rate skips. */
+			if (pic && pic != f && !r->spec.fps)
+				made[n_made++] = pic;
 		}
 		/* Keep it (a reference, no copy) for joins and snapshots. */
 		av_frame_unref(s->last);
