@@ -12,7 +12,19 @@
 
 #include "mgmt/defaults.h"
 
-enum key_type { K_STR, K_BOOL, K_U32, K_POW2, K_MODE, K_ADDRS, K_GATEWAY, K_SIZE, K_AGE, K_ALG, K_BRIDGE };
+enum key_type {
+	K_STR,
+	K_BOOL,
+	K_U32,
+	K_POW2,
+	K_MODE,
+	K_ADDRS,
+	K_GATEWAY,
+	K_SIZE,
+	K_AGE,
+	K_ALG,
+	K_BRIDGE
+};
 
 struct key {
 	const char *section;
@@ -333,7 +345,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	case K_BRIDGE:
 		if (caas_join_bridge_parse(value, (enum caas_join_bridge *)base))
-			return fail(c, "[%s] %s: '%s' is not no, auto or yes", section, name, value);
+			return fail(c, "[%s] %s: '%s' is not no, auto or yes", section, name,
+			            value);
 		return 1;
 	case K_ADDRS:
 		return set_addrs(c, k, section, value, false);

@@ -1081,8 +1081,8 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
 			}
 		}
 	}
-	if ((rc = ctl_help_init(c, err, errlen)) < 0 || (rc = ctl_events_init(c, err, errlen)) < 0 ||
-	    (rc = ctl_tc_init(c, err, errlen)) < 0)
+	if ((rc = ctl_help_init(c, err, errlen)) < 0 ||
+	    (rc = ctl_events_init(c, err, errlen)) < 0 || (rc = ctl_tc_init(c, err, errlen)) < 0)
 		return rc;
 	char missing[256];
 	if (mg_ctl_unbound(c->ctl, missing, sizeof(missing))) {
@@ -1102,11 +1102,10 @@ int control_init(struct control *c, const struct caas_config *cfg, struct dp_ctx
  * would run; what fails is reported and dropped. */
 static void replay(struct control *c)
 {
-	static const char *const sections[][2] = {
-	    {"pools", "pool add"},
-	    {"experts", "expert add"},
-	    {"renditions", "rendition add"},
-	    {"devices", "device add"}};
+	static const char *const sections[][2] = {{"pools", "pool add"},
+	                                          {"experts", "expert add"},
+	                                          {"renditions", "rendition add"},
+	                                          {"devices", "device add"}};
 	json_t *old = mg_state_begin_replay(c->state);
 	unsigned ok = 0, bad = 0;
 	char err[256];

@@ -206,9 +206,9 @@ static void media_prepare(struct control *c, const struct hd_action *a, bool liv
 	                              .resumed_ns = live ? dp_mono_ns() : 0};
 	snprintf(h->s[h->n].expert, sizeof(h->s[h->n].expert), "%s", a->expert);
 	h->n++;
-	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s%s%s)", a->request,
-	    a->device, a->expert, a->with ? " (participant)" : "", to, sub->id,
-	    live ? "" : ", paused", rend ? ", rendition " : "", rend ? rend : "");
+	say("request %" PRIu64 ": %s -> %s%s at %s (subscription %u%s%s%s)", a->request, a->device,
+	    a->expert, a->with ? " (participant)" : "", to, sub->id, live ? "" : ", paused",
+	    rend ? ", rendition " : "", rend ? rend : "");
 }
 
 static void media_stop(struct control *c, const struct hd_action *a)

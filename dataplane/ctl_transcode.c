@@ -185,8 +185,8 @@ static int open_out(struct control *c, struct src_rec *s, const struct rend_def 
 	}
 	if (strlen(name) > DP_NAME_MAX)
 		return mg_errf(-ENAMETOOLONG, err, len,
-		               "%s: stream and rendition names together exceed %d characters",
-		               name, DP_NAME_MAX);
+		               "%s: stream and rendition names together exceed %d characters", name,
+		               DP_NAME_MAX);
 	if (s->n_outs == DP_MAX_RENDS)
 		return mg_errf(-ENOSPC, err, len, "%s has %d renditions already", src->name,
 		               DP_MAX_RENDS);
@@ -375,7 +375,8 @@ void ctl_tc_tick(struct control *c)
 			s->behind_seen = behind;
 			s->behind_ns = now;
 		} else if (s->behind_ns && now - s->behind_ns >= 10000 * DP_MS) {
-			ctl_event(c, "transcode_caught_up", json_pack("{s:s}", "stream", s->dev->name));
+			ctl_event(c, "transcode_caught_up",
+			          json_pack("{s:s}", "stream", s->dev->name));
 			s->behind_ns = 0;
 		}
 		bool bridge = bridge_wanted(c, s->dev, s->dev->ctl_nsubs, now);
@@ -459,8 +460,8 @@ static json_t *out_json(const struct control *c, const struct out_rec *o)
 	                 (json_int_t)(t->no_mbuf + t->ring_full));
 }
 
-static int cmd_rendition_list(struct control *c, const json_t *args, json_t **result,
-                              char *err, size_t len)
+static int cmd_rendition_list(struct control *c, const json_t *args, json_t **result, char *err,
+                              size_t len)
 {
 	struct ctl_tc *x = c->tcx;
 	json_t *a = json_array();
@@ -479,9 +480,12 @@ static int cmd_rendition_list(struct control *c, const json_t *args, json_t **re
 					continue;
 				json_t *oj = out_json(c, o);
 				streams++;
-				subs += (unsigned)json_integer_value(json_object_get(oj, "subscribers"));
-				frames += (uint64_t)json_integer_value(json_object_get(oj, "frames"));
-				skipped += (uint64_t)json_integer_value(json_object_get(oj, "skipped"));
+				subs += (unsigned)json_integer_value(
+				    json_object_get(oj, "subscribers"));
+				frames +=
+				    (uint64_t)json_integer_value(json_object_get(oj, "frames"));
+				skipped +=
+				    (uint64_t)json_integer_value(json_object_get(oj, "skipped"));
 				json_array_append_new(sessions, oj);
 			}
 		}
@@ -490,8 +494,8 @@ static int cmd_rendition_list(struct control *c, const json_t *args, json_t **re
 		                 r->name, "height", r->spec.height, "kbps", r->spec.kbps, "fps",
 		                 r->spec.fps, "codec", codec_word(r->spec.codec), "encoder",
 		                 encoder_of(c, r->spec.codec), "streams", streams, "subscribers",
-		                 subs, "frames", (json_int_t)frames, "skipped",
-		                 (json_int_t)skipped, "sessions", sessions));
+		                 subs, "frames", (json_int_t)frames, "skipped", (json_int_t)skipped,
+		                 "sessions", sessions));
 	}
 	*result = a;
 	return 0;
@@ -540,22 +544,20 @@ static json_t *src_json(const struct control *c, const struct src_rec *s)
 
 	for (unsigned k = 0; k < s->n_outs; k++)
 		json_array_append_new(outs, out_json(c, &s->outs[k]));
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:{s:b, s:I, s:I, "
-	                 "s:I, s:I}, s:o}",
-	                 "stream", s->dev->name, "worker", t->worker, "packets",
-	                 (json_int_t)t->packets, "frames_in", (json_int_t)t->aus, "decoded",
-	                 (json_int_t)b->tc.decoded, "decode_errors",
-	                 (json_int_t)t->decode_errors, "late", (json_int_t)t->late_aus,
-	                 "dropped", (json_int_t)t->dropped_aus, "ring_drops",
-	                 (json_int_t)s->dev->st.stats.tc_ring_drops, "source_kbps", t->kbps,
-	                 "bridge", "active", b->active, "joins",
-	                 (json_int_t)s->dev->st.stats.bridge_joins, "encodes",
-	                 (json_int_t)b->bridges, "frames", (json_int_t)b->frames, "packets",
-	                 (json_int_t)b->packets, "renditions", outs);
+	return json_pack(
+	    "{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:{s:b, s:I, s:I, "
+	    "s:I, s:I}, s:o}",
+	    "stream", s->dev->name, "worker", t->worker, "packets", (json_int_t)t->packets,
+	    "frames_in", (json_int_t)t->aus, "decoded", (json_int_t)b->tc.decoded, "decode_errors",
+	    (json_int_t)t->decode_errors, "late", (json_int_t)t->late_aus, "dropped",
+	    (json_int_t)t->dropped_aus, "ring_drops", (json_int_t)s->dev->st.stats.tc_ring_drops,
+	    "source_kbps", t->kbps, "bridge", "active", b->active, "joins",
+	    (json_int_t)s->dev->st.stats.bridge_joins, "encodes", (json_int_t)b->bridges, "frames",
+	    (json_int_t)b->frames, "packets", (json_int_t)b->packets, "renditions", outs);
 }
 
-static int cmd_transcode_list(struct control *c, const json_t *args, json_t **result,
-                              char *err, size_t len)
+static int cmd_transcode_list(struct control *c, const json_t *args, json_t **result, char *err,
+                              size_t len)
 {
 	struct ctl_tc *x = c->tcx;
 	json_t *a = json_array();
@@ -600,9 +602,9 @@ json_t *ctl_tc_status(struct control *c)
 	                 dp_transcoder_workers(x->t), "join_bridge",
 	                 caas_join_bridge_name(c->cfg->tc_join_bridge), "sessions", x->n_srcs,
 	                 "frames_in", (json_int_t)in, "frames_encoded", (json_int_t)encoded,
-	                 "skipped", (json_int_t)skipped, "late", (json_int_t)late,
-	                 "dropped", (json_int_t)dropped, "ring_drops", (json_int_t)drops,
-	                 "per_worker", workers);
+	                 "skipped", (json_int_t)skipped, "late", (json_int_t)late, "dropped",
+	                 (json_int_t)dropped, "ring_drops", (json_int_t)drops, "per_worker",
+	                 workers);
 }
 
 static int cmd_snapshot(struct control *c, const json_t *args, json_t **result, char *err,
@@ -628,9 +630,10 @@ static int cmd_snapshot(struct control *c, const json_t *args, json_t **result, 
 	s->keep_until_ns = dp_mono_ns() + (uint64_t)c->cfg->tc_linger_ms * DP_MS;
 	for (int i = 0; !atomic_load(&s->sess->decoding); i++) {
 		if (i * 10 >= SNAPSHOT_WAIT_MS)
-			return mg_errf(-ENODATA, err, len,
-			               "%s: no picture decoded within %d ms (is the camera sending?)",
-			               name, SNAPSHOT_WAIT_MS);
+			return mg_errf(
+			    -ENODATA, err, len,
+			    "%s: no picture decoded within %d ms (is the camera sending?)", name,
+			    SNAPSHOT_WAIT_MS);
 		nanosleep(&tick, NULL);
 	}
 	rc = dp_tc_snapshot(x->t, s->sess, &jpeg, &n, &w, &h, err, len);
@@ -656,14 +659,38 @@ struct sess_counter {
 	uint64_t (*get)(const struct src_rec *s);
 };
 
-static uint64_t m_packets(const struct src_rec *s) { return s->sess->packets; }
-static uint64_t m_frames(const struct src_rec *s) { return s->sess->aus; }
-static uint64_t m_late(const struct src_rec *s) { return s->sess->late_aus; }
-static uint64_t m_dropped(const struct src_rec *s) { return s->sess->dropped_aus; }
-static uint64_t m_errors(const struct src_rec *s) { return s->sess->decode_errors; }
-static uint64_t m_ring(const struct src_rec *s) { return s->dev->st.stats.tc_ring_drops; }
-static uint64_t m_joins(const struct src_rec *s) { return s->dev->st.stats.bridge_joins; }
-static uint64_t m_bridge(const struct src_rec *s) { return s->sess->bridge.frames; }
+static uint64_t m_packets(const struct src_rec *s)
+{
+	return s->sess->packets;
+}
+static uint64_t m_frames(const struct src_rec *s)
+{
+	return s->sess->aus;
+}
+static uint64_t m_late(const struct src_rec *s)
+{
+	return s->sess->late_aus;
+}
+static uint64_t m_dropped(const struct src_rec *s)
+{
+	return s->sess->dropped_aus;
+}
+static uint64_t m_errors(const struct src_rec *s)
+{
+	return s->sess->decode_errors;
+}
+static uint64_t m_ring(const struct src_rec *s)
+{
+	return s->dev->st.stats.tc_ring_drops;
+}
+static uint64_t m_joins(const struct src_rec *s)
+{
+	return s->dev->st.stats.bridge_joins;
+}
+static uint64_t m_bridge(const struct src_rec *s)
+{
+	return s->sess->bridge.frames;
+}
 
 static const struct sess_counter sess_counters[] = {
     {"caas_transcode_packets_total", "RTP packets a worker took of the stream", m_packets},
@@ -685,18 +712,29 @@ struct out_counter {
 	uint64_t (*get)(const struct dp_tc_out *o);
 };
 
-static uint64_t o_frames(const struct dp_tc_out *o) { return o->frames; }
-static uint64_t o_skipped(const struct dp_tc_out *o) { return o->rid >= 0 ? o->tc.skipped[o->rid] : 0; }
-static uint64_t o_bytes(const struct dp_tc_out *o) { return o->bytes; }
-static uint64_t o_lost(const struct dp_tc_out *o) { return o->no_mbuf + o->ring_full; }
+static uint64_t o_frames(const struct dp_tc_out *o)
+{
+	return o->frames;
+}
+static uint64_t o_skipped(const struct dp_tc_out *o)
+{
+	return o->rid >= 0 ? o->tc.skipped[o->rid] : 0;
+}
+static uint64_t o_bytes(const struct dp_tc_out *o)
+{
+	return o->bytes;
+}
+static uint64_t o_lost(const struct dp_tc_out *o)
+{
+	return o->no_mbuf + o->ring_full;
+}
 
 static const struct out_counter out_counters[] = {
     {"caas_rendition_frames_total", "Frames encoded for the rendition", o_frames},
     {"caas_rendition_skipped_frames_total", "Source frames the rendition did not get (overload)",
      o_skipped},
     {"caas_rendition_bytes_total", "RTP bytes the worker made for the rendition", o_bytes},
-    {"caas_rendition_lost_packets_total", "Packets lost for want of an mbuf or ring room",
-     o_lost},
+    {"caas_rendition_lost_packets_total", "Packets lost for want of an mbuf or ring room", o_lost},
 };
 
 void ctl_tc_metrics(struct control *c, struct mg_metrics_buf *b)
@@ -724,7 +762,8 @@ void ctl_tc_metrics(struct control *c, struct mg_metrics_buf *b)
 		mg_metrics_counter_seconds(b, MG_LABELS({"worker", id}), ws.busy_ns);
 	}
 	for (size_t k = 0; k < sizeof(sess_counters) / sizeof(sess_counters[0]); k++) {
-		mg_metrics_family(b, sess_counters[k].name, MG_METRIC_COUNTER, sess_counters[k].help);
+		mg_metrics_family(b, sess_counters[k].name, MG_METRIC_COUNTER,
+		                  sess_counters[k].help);
 		for (unsigned i = 0; i < x->n_srcs; i++)
 			mg_metrics_counter(b, MG_LABELS({"device", x->srcs[i].dev->name}),
 			                   sess_counters[k].get(&x->srcs[i]));
@@ -743,8 +782,8 @@ void ctl_tc_metrics(struct control *c, struct mg_metrics_buf *b)
 }
 
 const struct ctl_command ctl_tc_commands[] = {
-    {"rendition add", cmd_rendition_add},   {"rendition list", cmd_rendition_list},
-    {"rendition del", cmd_rendition_del},   {"transcode list", cmd_transcode_list},
+    {"rendition add", cmd_rendition_add}, {"rendition list", cmd_rendition_list},
+    {"rendition del", cmd_rendition_del}, {"transcode list", cmd_transcode_list},
     {"snapshot", cmd_snapshot},
 };
 const size_t ctl_tc_ncommands = sizeof(ctl_tc_commands) / sizeof(ctl_tc_commands[0]);

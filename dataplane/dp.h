@@ -57,8 +57,8 @@ struct dp_sub_stats {
 	uint64_t packets, bytes, fast_start_packets;
 	uint64_t nacks_in, retransmits, nack_misses, plis_in, firs_in, rr_in;
 	uint64_t dropped_no_mbuf, dropped_unresolved, dropped_tx;
-	uint64_t talkback_in;  /* the expert's voice, forwarded to the camera */
-	uint64_t talkback_out; /* the other participants' voices sent to it */
+	uint64_t talkback_in;    /* the expert's voice, forwarded to the camera */
+	uint64_t talkback_out;   /* the other participants' voices sent to it */
 	uint64_t bridge_packets; /* join bridge packets sent to it */
 };
 
@@ -191,10 +191,10 @@ struct dp_dev {
 	uint32_t ctl_gop_ms;             /* the time between the last two keyframes seen */
 	uint32_t ctl_nsubs;              /* subscriptions, its renditions' too (ctl_tc_tick) */
 	/* transcoding */
-	bool virt;               /* a rendition: no port of its own, packets from a worker */
-	struct dp_dev *parent;   /* virt: the source device */
+	bool virt;                /* a rendition: no port of its own, packets from a worker */
+	struct dp_dev *parent;    /* virt: the source device */
 	struct dp_tc_out *tc_out; /* virt: the worker's output that feeds it */
-	struct dp_tc_sess *tc;   /* dataplane's: the transcode session fed from this stream */
+	struct dp_tc_sess *tc;    /* dataplane's: the transcode session fed from this stream */
 	struct dp_dev *rends[DP_MAX_RENDS]; /* dataplane's: linked rendition devices */
 	uint8_t n_rends;
 	struct dp_stream st;

@@ -95,8 +95,8 @@ void dp_apply_msg(struct dp_ctx *dp, struct dp_msg *msg)
 		dp_sub_resume(dp, msg->sub);
 		break;
 	case DP_MSG_TUNE:
-		/* The configuration is the dataplane's to read between bursts: change it here, where
-		 * nothing reads it at the same time. */
+		/* The configuration is the dataplane's to read between bursts: change it here,
+		 * where nothing reads it at the same time. */
 		if (msg->cfg_off != SIZE_MAX) {
 			char *field = (char *)dp->cfg + msg->cfg_off;
 			if (msg->cfg_bool)

@@ -21,14 +21,14 @@
 #include "dp_transcode.h"
 #include "rtp/rtp.h"
 
-#define IN_BURST     256
-#define OUT_BATCH    64
-#define FEED_BATCH   64
-#define NAP_NS       1000000  /* idle: a millisecond, well inside a frame */
-#define REST_NS      20000000 /* no session at all: only the control's calls to wait for */
-#define CALL_WAIT_MS 10000
-#define WORKER_NICE  10 /* transcoding yields to the control thread and the recorder */
-#define AU_MAX       (4u << 20)
+#define IN_BURST        256
+#define OUT_BATCH       64
+#define FEED_BATCH      64
+#define NAP_NS          1000000  /* idle: a millisecond, well inside a frame */
+#define REST_NS         20000000 /* no session at all: only the control's calls to wait for */
+#define CALL_WAIT_MS    10000
+#define WORKER_NICE     10 /* transcoding yields to the control thread and the recorder */
+#define AU_MAX          (4u << 20)
 #define BRIDGE_MIN_KBPS 500
 
 enum tc_op {
@@ -98,14 +98,9 @@ struct dp_transcoder {
 	atomic_bool quit;
 };
 
-static uint64_t mono_ns(void)
-{
-	return dp_mono_ns();
-}
-
 /* ---- the dataplane's side ------------------------------------------------------------------ */
 
-static void feed_flush(struct dp_ctx *dp, struct tc_worker *w)
+static void feed_flush(struct tc_worker *w)
 {
 	unsigned n = w->n_batch, done;
 
@@ -120,7 +115,6 @@ static void feed_flush(struct dp_ctx *dp, struct tc_worker *w)
 		it->s->src->st.stats.tc_ring_drops++;
 		rte_pktmbuf_free(it->m);
 	}
-	(void)dp;
 }
 
 void dp_tc_flush(struct dp_ctx *dp)
@@ -128,7 +122,7 @@ void dp_tc_flush(struct dp_ctx *dp)
 	struct dp_transcoder *t = dp->tc;
 
 	for (unsigned i = 0; i < t->n; i++)
-		feed_flush(dp, &t->w[i]);
+		feed_flush(&t->w[i]);
 }
 
 /* A reference to the RTP packet at m->buf_addr + off for s's worker. */
@@ -139,7 +133,7 @@ static void queue_ref(struct dp_ctx *dp, struct dp_tc_sess *s, struct rte_mbuf *
 	struct tc_item *it;
 
 	if (w->n_batch == FEED_BATCH)
-		feed_flush(dp, w);
+		feed_flush(w);
 	it = &w->batch[w->n_batch++];
 	rte_mbuf_refcnt_update(m, 1);
 	it->m = m;
@@ -254,7 +248,8 @@ static void on_encoded(void *arg, int rid, const uint8_t *au, size_t len, int64_
 	while (!marker) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(w->t->pool);
 		if (!m) {
-			o->no_mbuf++; /* the rest of the unit is lost: the subscriber sees the gap */
+			o->no_mbuf++; /* the rest of the unit is lost: the subscriber sees the gap
+			               */
 			break;
 		}
 		uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, 12 + DP_TC_PAYLOAD);
@@ -297,8 +292,8 @@ static int bridge_ready(struct dp_tc_sess *s)
 	    .encoder = b->encoder[0] ? b->encoder : NULL};
 	/* Opening an encoder costs tens of milliseconds of CPU: only for a new size, or a rate
 	 * that moved by half. */
-	if (b->rid >= 0 && (b->spec.height != spec.height ||
-	                    abs(b->spec.kbps - spec.kbps) * 2 > b->spec.kbps)) {
+	if (b->rid >= 0 &&
+	    (b->spec.height != spec.height || abs(b->spec.kbps - spec.kbps) * 2 > b->spec.kbps)) {
 		tc_rendition_del(s->tc, b->rid);
 		b->rid = -1;
 	}
@@ -348,7 +343,7 @@ static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s, bool refresh)
 
 static void requests_poll(struct tc_worker *w)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = dp_mono_ns();
 	bool refresh = now - w->stats_ns >= 1000 * DP_MS;
 
 	if (refresh)
@@ -390,7 +385,7 @@ static void on_au(struct tc_worker *w, struct dp_tc_sess *s, const struct h26x_a
                   uint64_t t_ns)
 {
 	uint64_t max_delay = (uint64_t)w->t->cfg->tc_max_delay_ms * DP_MS;
-	uint64_t age = mono_ns() - t_ns;
+	uint64_t age = dp_mono_ns() - t_ns;
 	struct enc_ctx e = {w, s};
 	int64_t pts = unwrap(s, au->ts);
 
@@ -551,10 +546,10 @@ static void apply_op(struct tc_worker *w, struct tc_item *it)
 		o->rid = -1;
 		break;
 	case OP_SNAPSHOT:
-		rc = s->open ? tc_session_snapshot(s->tc, 3, &call->jpeg, &call->jpeg_len,
-		                                   &call->width, &call->height, &pts, call->err,
-		                                   sizeof(call->err))
-		             : -EBADF;
+		rc = s->open
+		         ? tc_session_snapshot(s->tc, 3, &call->jpeg, &call->jpeg_len, &call->width,
+		                               &call->height, &pts, call->err, sizeof(call->err))
+		         : -EBADF;
 		break;
 	default:
 		rc = -EINVAL;
@@ -590,13 +585,13 @@ static void *worker_main(void *arg)
 	/* Per-thread nice on Linux: transcoding gives way to the control and recorder threads. */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
 	while (!atomic_load_explicit(&w->t->quit, memory_order_acquire)) {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = dp_mono_ns();
 		unsigned n = worker_drain(w);
 		requests_poll(w);
 		made_flush(w);
 		w->loops++;
 		if (n)
-			w->busy_ns += mono_ns() - t0;
+			w->busy_ns += dp_mono_ns() - t0;
 		if (n < IN_BURST)
 			nanosleep(w->n_sess ? &nap : &rest, NULL);
 	}
@@ -641,8 +636,8 @@ static int call(struct dp_transcoder *t, unsigned worker, struct dp_tc_sess *s, 
 }
 
 /* A call whose record may outlive a timeout: allocated, and freed only once answered. */
-static int call_once(struct dp_transcoder *t, unsigned worker, struct dp_tc_sess *s,
-                     enum tc_op op, struct dp_tc_out *o, char *err, size_t errlen)
+static int call_once(struct dp_transcoder *t, unsigned worker, struct dp_tc_sess *s, enum tc_op op,
+                     struct dp_tc_out *o, char *err, size_t errlen)
 {
 	struct tc_call *c = calloc(1, sizeof(*c));
 	int rc;
@@ -658,8 +653,8 @@ static int call_once(struct dp_transcoder *t, unsigned worker, struct dp_tc_sess
 	return rc;
 }
 
-int dp_tc_sess_open(struct dp_transcoder *t, struct dp_dev *dev, struct dp_tc_sess **out,
-                    char *err, size_t errlen)
+int dp_tc_sess_open(struct dp_transcoder *t, struct dp_dev *dev, struct dp_tc_sess **out, char *err,
+                    size_t errlen)
 {
 	struct dp_tc_sess *s;
 	unsigned best = 0;
@@ -773,8 +768,8 @@ static void worker_cpus(unsigned dataplane_lcore, cpu_set_t *set)
 			CPU_SET(c, set);
 }
 
-int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cfg, struct dp_ctx *dp,
-                        unsigned dataplane_lcore, char *err, size_t errlen)
+int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cfg,
+                        struct dp_ctx *dp, unsigned dataplane_lcore, char *err, size_t errlen)
 {
 	struct dp_transcoder *t;
 	pthread_attr_t attr;
@@ -792,8 +787,8 @@ int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cf
 	}
 	t->cfg = cfg;
 	/* No per-lcore cache: the workers are not EAL threads. */
-	t->pool = rte_pktmbuf_pool_create("caas_tc", cfg->tc_mbufs, 0, 0,
-	                                  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	t->pool = rte_pktmbuf_pool_create("caas_tc", cfg->tc_mbufs, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	                                  (int)rte_socket_id());
 	if (!t->pool) {
 		snprintf(err, errlen, "transcode mbuf pool of %u: %s", cfg->tc_mbufs,
 		         rte_strerror(rte_errno));
@@ -817,8 +812,8 @@ int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cf
 		                              (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		w->sess = calloc(cfg->tc_sessions, sizeof(*w->sess));
 		if (!w->in || !w->out || !w->sess) {
-			snprintf(err, errlen, "transcode worker %u: rings of %u: %s", i, cfg->tc_ring,
-			         rte_strerror(rte_errno));
+			snprintf(err, errlen, "transcode worker %u: rings of %u: %s", i,
+			         cfg->tc_ring, rte_strerror(rte_errno));
 			rc = -ENOMEM;
 			break;
 		}

@@ -78,7 +78,8 @@ struct dp_tc_sess {
 	/* shared: what the decoder has done, for the dataplane's join decision */
 	atomic_uint decoded_ts; /* RTP timestamp of the last access unit decoded */
 	atomic_bool decoding;   /* a picture was decoded since the session opened */
-	atomic_bool bridge_armed; /* control: the join bridge may be asked for: keep its encoder open */
+	atomic_bool
+	    bridge_armed; /* control: the join bridge may be asked for: keep its encoder open */
 	/* the worker's counters */
 	uint64_t packets, aus, late_aus, dropped_aus, decode_errors, depkt_broken;
 };
@@ -89,16 +90,16 @@ struct dp_transcoder;
 
 /* Start cfg->tc_workers threads (none: *out stays NULL, transcoding is off), on the CPUs that
  * no dataplane lcore uses, and give the dataplane its rings (dp->tc). */
-int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cfg, struct dp_ctx *dp,
-                        unsigned dataplane_lcore, char *err, size_t errlen);
+int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cfg,
+                        struct dp_ctx *dp, unsigned dataplane_lcore, char *err, size_t errlen);
 /* After the dataplane has stopped. */
 void dp_transcoder_stop(struct dp_transcoder *t);
 unsigned dp_transcoder_workers(const struct dp_transcoder *t);
 
 /* A session for dev's stream (H.264/H.265) on the least busy worker; the worker opens its
  * decoder. Then DP_MSG_TC_ATTACH starts the packets. */
-int dp_tc_sess_open(struct dp_transcoder *t, struct dp_dev *dev, struct dp_tc_sess **out,
-                    char *err, size_t errlen);
+int dp_tc_sess_open(struct dp_transcoder *t, struct dp_dev *dev, struct dp_tc_sess **out, char *err,
+                    size_t errlen);
 /* After DP_MSG_TC_DETACH: the worker closes it; after a DP_MSG_TC_DRAIN it may be freed with
  * dp_tc_sess_free(). */
 int dp_tc_sess_close(struct dp_transcoder *t, struct dp_tc_sess *s);

@@ -299,8 +299,8 @@ static int scale(struct tc_rend *r, AVFrame *src, AVFrame **dst)
 /* Scale and encode src for rendition id. Returns the picture it encoded (src itself, or the
  * rendition's scaled frame, still whole after the encoder took its copy), NULL when it encoded
  * nothing. */
-static AVFrame *encode(struct tc_session *s, int id, AVFrame *src, int64_t pts,
-                       tc_output_fn out, void *arg)
+static AVFrame *encode(struct tc_session *s, int id, AVFrame *src, int64_t pts, tc_output_fn out,
+                       void *arg)
 {
 	struct tc_rend *r = &s->r[id];
 	int width = out_width(src, r->spec.height);

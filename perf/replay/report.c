@@ -521,7 +521,8 @@ static json_t *stream_json(const struct rpt_stream *s)
 		struct timespec mo, rt;
 		clock_gettime(CLOCK_MONOTONIC, &mo);
 		clock_gettime(CLOCK_REALTIME, &rt);
-		double ago = ((double)mo.tv_sec * 1e9 + (double)mo.tv_nsec - (double)s->first_kf_ns) / 1e9;
+		double ago =
+		    ((double)mo.tv_sec * 1e9 + (double)mo.tv_nsec - (double)s->first_kf_ns) / 1e9;
 		json_object_set_new(o, "first_keyframe_unix_s",
 		                    jnum((double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - ago));
 	}

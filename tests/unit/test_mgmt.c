@@ -503,11 +503,12 @@ static void test_check_json(void **state)
 	check_ok("device add", ARGS(""),
 	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\","
 	         "\"pt\":96,\"rtcp_mux\":false,\"record\":true}");
-	check_ok("device add",
-	         ARGS(",\"ssrc\":\"0xDEADBEEF\",\"src\":\"198.18.0.5\","
-	              "\"rtcp_mux\":true,\"clock\":null"),
-	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\",\"pt\":96,"
-	         "\"ssrc\":3735928559,\"src\":\"198.18.0.5/32\",\"rtcp_mux\":true,\"record\":true}");
+	check_ok(
+	    "device add",
+	    ARGS(",\"ssrc\":\"0xDEADBEEF\",\"src\":\"198.18.0.5\","
+	         "\"rtcp_mux\":true,\"clock\":null"),
+	    "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\",\"pt\":96,"
+	    "\"ssrc\":3735928559,\"src\":\"198.18.0.5/32\",\"rtcp_mux\":true,\"record\":true}");
 	check_ok("device add", ARGS(",\"ssrc\":4294967295"),
 	         "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"h264\",\"pt\":96,"
 	         "\"ssrc\":4294967295,\"rtcp_mux\":false,\"record\":true}");
@@ -584,8 +585,9 @@ static void test_argv_then_check(void **state)
 	                 0);
 	assert_int_equal(mg_args_check(mg_cmd_find("device add"), cli, &daemon, err, sizeof(err)),
 	                 0);
-	assert_json(daemon, "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"opus\",\"pt\":111,"
-	                    "\"ssrc\":16,\"src\":\"2001:db8::/48\",\"rtcp_mux\":false,\"record\":true}");
+	assert_json(daemon,
+	            "{\"name\":\"cam1\",\"port\":5004,\"codec\":\"opus\",\"pt\":111,"
+	            "\"ssrc\":16,\"src\":\"2001:db8::/48\",\"rtcp_mux\":false,\"record\":true}");
 	json_decref(cli);
 	json_decref(daemon);
 }
@@ -597,7 +599,8 @@ static void test_help_text(void **state)
 	assert_int_equal(mg_help_text("caasctl", "sub add", &text), 0);
 	assert_string_equal(
 	    text,
-	    "usage: caasctl sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition NAME]\n"
+	    "usage: caasctl sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition "
+	    "NAME]\n"
 	    "\n"
 	    "send a stream to an expert; prints the subscription id\n"
 	    "\n"
@@ -613,10 +616,11 @@ static void test_help_text(void **state)
 	free(text);
 
 	assert_int_equal(mg_help_text("caasctl", "device add", &text), 0);
-	assert_non_null(strstr(text, "usage: caasctl device add NAME --port N --codec "
-	                             "h264|h265|opus|pcma|pcmu|aac --pt PT [--clock HZ] "
-	                             "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no] [--record yes|no] "
-	                             "[--talkback-port N]\n"));
+	assert_non_null(strstr(text,
+	                       "usage: caasctl device add NAME --port N --codec "
+	                       "h264|h265|opus|pcma|pcmu|aac --pt PT [--clock HZ] "
+	                       "[--src CIDR] [--ssrc X] [--rtcp-mux yes|no] [--record yes|no] "
+	                       "[--talkback-port N]\n"));
 	assert_non_null(strstr(text, "  --codec h264|h265|opus|pcma|pcmu|aac\n"
 	                             "                        what the camera sends\n"));
 	assert_non_null(strstr(text, "--ssrc X              accept only this SSRC (decimal or "
@@ -666,8 +670,9 @@ static void test_help_json_version(void **state)
 	json_t *h = NULL;
 	assert_int_equal(mg_help_json("sub add", &h), 0);
 	assert_string_equal(json_string_value(json_object_get(h, "cmd")), "sub add");
-	assert_string_equal(json_string_value(json_object_get(h, "usage")),
-	                    "sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition NAME]");
+	assert_string_equal(
+	    json_string_value(json_object_get(h, "usage")),
+	    "sub add STREAM --to IP:PORT [--rtcp-port P] [--paused] [--rendition NAME]");
 	json_t *args = json_object_get(h, "args");
 	assert_int_equal(json_array_size(args), 5);
 	assert_json(json_array_get(args, 2),

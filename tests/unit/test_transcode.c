@@ -710,6 +710,43 @@ static void test_snapshot(void **state)
 	tc_session_free(s);
 }
 
+/* A ladder: 180p is scaled from the 360p picture just made (a rung at least twice its height),
+ * not from the 720p source. It must look like the source scaled directly. */
+static void test_ladder(void **state)
+{
+	struct tc_session *s = session();
+	struct got g = {.codec = TC_H264};
+	char path[128], out[4096], *p;
+	double db;
+	int top, low;
+
+	(void)state;
+	top = add(s, 360, 4000, TC_H264);
+	low = add(s, 180, 2000, TC_H264);
+	snprintf(path, sizeof(path), "%s/ladder180.h264", clip.dir);
+	g.f[low] = fopen(path, "wb");
+	assert_non_null(g.f[low]);
+	feed(s, 0, FRAMES, &g);
+	assert_int_equal(tc_session_flush(s, on_out, &g), 0);
+	assert_int_equal(fclose(g.f[low]), 0);
+	assert_int_equal(g.n[top], FRAMES);
+	assert_int_equal(g.n[low], FRAMES);
+	assert_false(g.bad_key[low]);
+	probe(path, "h264", 320, 180, FRAMES);
+	run(out, sizeof(out),
+	    "ffmpeg -nostdin -hide_banner -i '%s/clip.h264' -i '%s' -lavfi "
+	    "\"[0:v]scale=320:180:flags=bilinear,setpts=N[a];[1:v]setpts=N[b];[a][b]psnr\" "
+	    "-f null - 2>&1",
+	    clip.dir, path);
+	p = strstr(out, "average:");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 8, "%lf", &db), 1);
+	print_message("180p from the 360p rung: PSNR %.1f dB against the source scaled directly\n",
+	              db);
+	assert_true(db > 32);
+	tc_session_free(s);
+}
+
 static void test_encoder_names(void **state)
 {
 	struct tc_session *s = session();
@@ -756,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(test_specs),          cmocka_unit_test(test_set_active),
 	    cmocka_unit_test(test_encode_last),    cmocka_unit_test(test_skip_encodes),
 	    cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_encoder_names),
+	    cmocka_unit_test(test_ladder),
 	};
 	return cmocka_run_group_tests_name("transcode", tests, clip_setup, clip_teardown);
 }
