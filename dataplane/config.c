@@ -92,6 +92,7 @@ static const struct key keys[] = {
     U32("transcode", "sessions", tc_sessions, 1, 1024),
     U32("transcode", "linger_ms", tc_linger_ms, 0, 3600000),
     U32("transcode", "max_delay_ms", tc_max_delay_ms, 10, 10000),
+    U32("transcode", "reorder_ms", tc_reorder_ms, 0, 2000),
     {"transcode", "join_bridge", K_BRIDGE, OFF(tc_join_bridge), 0, 0, 0},
     U32("transcode", "bridge_after_ms", tc_bridge_after_ms, 0, 60000),
     U32("transcode", "bridge_gop_ms", tc_bridge_gop_ms, 0, 600000),
@@ -161,6 +162,7 @@ void caas_config_defaults(struct caas_config *cfg)
 	cfg->tc_sessions = 64;
 	cfg->tc_linger_ms = 10000;
 	cfg->tc_max_delay_ms = 250;
+	cfg->tc_reorder_ms = 150;
 	cfg->tc_join_bridge = CAAS_BRIDGE_AUTO;
 	cfg->tc_bridge_after_ms = 300;
 	cfg->tc_bridge_gop_ms = 3000;

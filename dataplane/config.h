@@ -80,6 +80,7 @@ struct caas_config {
 	uint32_t tc_sessions;     /* sessions (source streams) per worker */
 	uint32_t tc_linger_ms;    /* a session or rendition outlives its last subscriber so long */
 	uint32_t tc_max_delay_ms; /* frames later than this are decoded but not encoded */
+	uint32_t tc_reorder_ms;   /* a missing packet is waited for this long (NACKs) */
 	enum caas_join_bridge tc_join_bridge;
 	uint32_t tc_bridge_after_ms; /* a keyframe older than this: bridge rather than fast start */
 	uint32_t tc_bridge_gop_ms;   /* auto: keyframes further apart than this need the bridge */

@@ -545,15 +545,18 @@ static json_t *src_json(const struct control *c, const struct src_rec *s)
 	for (unsigned k = 0; k < s->n_outs; k++)
 		json_array_append_new(outs, out_json(c, &s->outs[k]));
 	return json_pack(
-	    "{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:{s:b, s:I, s:I, "
-	    "s:I, s:I}, s:o}",
+	    "{s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, "
+	    "s:{s:b, s:I, s:I, s:I, s:I}, s:o}",
 	    "stream", s->dev->name, "worker", t->worker, "packets", (json_int_t)t->packets,
-	    "frames_in", (json_int_t)t->aus, "decoded", (json_int_t)b->tc.decoded, "decode_errors",
-	    (json_int_t)t->decode_errors, "late", (json_int_t)t->late_aus, "dropped",
-	    (json_int_t)t->dropped_aus, "ring_drops", (json_int_t)s->dev->st.stats.tc_ring_drops,
-	    "source_kbps", t->kbps, "bridge", "active", b->active, "joins",
-	    (json_int_t)s->dev->st.stats.bridge_joins, "encodes", (json_int_t)b->bridges, "frames",
-	    (json_int_t)b->frames, "packets", (json_int_t)b->packets, "renditions", outs);
+	    "reorder", "reordered", (json_int_t)t->ro.stats.reordered, "lost",
+	    (json_int_t)t->ro.stats.lost, "late", (json_int_t)t->ro.stats.late, "duplicates",
+	    (json_int_t)t->ro.stats.duplicates, "frames_in", (json_int_t)t->aus, "decoded",
+	    (json_int_t)b->tc.decoded, "decode_errors", (json_int_t)t->decode_errors, "late",
+	    (json_int_t)t->late_aus, "dropped", (json_int_t)t->dropped_aus, "ring_drops",
+	    (json_int_t)s->dev->st.stats.tc_ring_drops, "source_kbps", t->kbps, "bridge", "active",
+	    b->active, "joins", (json_int_t)s->dev->st.stats.bridge_joins, "encodes",
+	    (json_int_t)b->bridges, "frames", (json_int_t)b->frames, "packets",
+	    (json_int_t)b->packets, "renditions", outs);
 }
 
 static int cmd_transcode_list(struct control *c, const json_t *args, json_t **result, char *err,
@@ -667,6 +670,14 @@ static uint64_t m_frames(const struct src_rec *s)
 {
 	return s->sess->aus;
 }
+static uint64_t m_reordered(const struct src_rec *s)
+{
+	return s->sess->ro.stats.reordered;
+}
+static uint64_t m_lost(const struct src_rec *s)
+{
+	return s->sess->ro.stats.lost;
+}
 static uint64_t m_late(const struct src_rec *s)
 {
 	return s->sess->late_aus;
@@ -694,6 +705,10 @@ static uint64_t m_bridge(const struct src_rec *s)
 
 static const struct sess_counter sess_counters[] = {
     {"caas_transcode_packets_total", "RTP packets a worker took of the stream", m_packets},
+    {"caas_transcode_reordered_packets_total",
+     "Packets the worker put back in sequence order (reordered or retransmitted)", m_reordered},
+    {"caas_transcode_lost_packets_total",
+     "Sequence numbers the worker gave up after [transcode] reorder_ms", m_lost},
     {"caas_transcode_frames_total", "Access units the worker depacketized", m_frames},
     {"caas_transcode_late_frames_total",
      "Frames decoded but not encoded: the worker was more than max_delay_ms behind", m_late},

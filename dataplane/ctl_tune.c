@@ -49,6 +49,7 @@ static const struct tunable tunables[] = {
     /* read by the workers too: a 32-bit store they see at their next frame */
     T("transcode", "max_delay_ms", tc_max_delay_ms, U32, 10, 10000, CONTROL),
     T("transcode", "linger_ms", tc_linger_ms, U32, 0, 3600000, CONTROL),
+    T("transcode", "reorder_ms", tc_reorder_ms, U32, 0, 2000, CONTROL), /* new sessions */
     T("transcode", "bridge_gop_ms", tc_bridge_gop_ms, U32, 0, 600000, CONTROL),
     T("transcode", "bridge_after_ms", tc_bridge_after_ms, U32, 0, 60000, DATAPLANE),
     T("mgmt", "loss_event_pct", loss_event_pct, U32, 1, 100, CONTROL),

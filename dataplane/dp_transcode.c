@@ -19,6 +19,7 @@
 #include <rte_ring_elem.h>
 
 #include "dp_transcode.h"
+#include "rtp/reorder.h"
 #include "rtp/rtp.h"
 
 #define IN_BURST        256
@@ -341,6 +342,8 @@ static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s, bool refresh)
 		tc_rendition_force_idr(s->tc, b->rid);
 }
 
+static void release(struct tc_worker *w, struct dp_tc_sess *s, uint64_t now);
+
 static void requests_poll(struct tc_worker *w)
 {
 	uint64_t now = dp_mono_ns();
@@ -351,6 +354,8 @@ static void requests_poll(struct tc_worker *w)
 	for (unsigned i = 0; i < w->n_sess; i++) {
 		struct dp_tc_sess *s = w->sess[i];
 		struct tc_stats st;
+		if (s->ro.count)
+			release(w, s, now); /* holes whose wait is over */
 		bridge_poll(w, s, refresh);
 		for (int r = 0; r < TC_MAX_RENDITIONS; r++) {
 			struct dp_tc_out *o = s->outs[r];
@@ -411,37 +416,81 @@ static void on_au(struct tc_worker *w, struct dp_tc_sess *s, const struct h26x_a
 	atomic_store_explicit(&s->decoding, true, memory_order_release);
 }
 
-static void on_packet(struct tc_worker *w, struct tc_item *it)
+/* A packet in sequence order: depacketize, decode and encode what it completes. */
+static void deliver(struct tc_worker *w, struct dp_tc_sess *s, struct rte_mbuf *m, uint32_t off,
+                    uint16_t len, uint64_t t_ns)
 {
-	struct dp_tc_sess *s = it->s;
-	const uint8_t *pkt = (const uint8_t *)it->m->buf_addr + it->off;
+	const uint8_t *pkt = (const uint8_t *)m->buf_addr + off;
 	struct h26x_au aus[2];
 	struct rtp_hdr h;
 	int n;
 
-	if (!s->open || rtp_parse(pkt, it->len, &h) < 0) {
-		rte_pktmbuf_free(it->m);
+	if (rtp_parse(pkt, len, &h) < 0) { /* the dataplane parsed it already: cannot happen */
+		rte_pktmbuf_free(m);
 		return;
 	}
-	s->packets++;
 	s->rate_bytes += h.payload_len;
-	if (it->t_ns - s->rate_ns >= 1000 * DP_MS) {
+	if (t_ns - s->rate_ns >= 1000 * DP_MS) {
 		if (s->rate_ns) {
 			/* Smoothed over a few seconds: a keyframe makes one second look twice
 			 * as heavy as the next. */
-			uint32_t k =
-			    (uint32_t)(s->rate_bytes * 8 * 1000000 / (it->t_ns - s->rate_ns));
+			uint32_t k = (uint32_t)(s->rate_bytes * 8 * 1000000 / (t_ns - s->rate_ns));
 			s->kbps = s->kbps ? (3 * s->kbps + k) / 4 : k;
 		}
-		s->rate_ns = it->t_ns;
+		s->rate_ns = t_ns;
 		s->rate_bytes = 0;
 	}
 	uint64_t broken = s->depkt.stats.broken;
 	n = h26x_depkt_push(&s->depkt, h.seq, h.ts, h.marker, h.payload, h.payload_len, aus);
 	s->depkt_broken += s->depkt.stats.broken - broken;
-	rte_pktmbuf_free(it->m); /* the depacketizer copied what it needs */
+	rte_pktmbuf_free(m); /* the depacketizer copied what it needs */
 	for (int i = 0; i < n; i++)
-		on_au(w, s, &aus[i], it->t_ns);
+		on_au(w, s, &aus[i], t_ns);
+}
+
+/* What the reorder buffer lets go of now: packets in order, holes given up after their wait. */
+static void release(struct tc_worker *w, struct dp_tc_sess *s, uint64_t now)
+{
+	struct rte_mbuf *m;
+	uint64_t aux, t;
+	uint16_t seq;
+
+	while ((m = rtp_reorder_pop(&s->ro, now, &seq, &aux, &t)))
+		deliver(w, s, m, (uint32_t)(aux >> 16), (uint16_t)aux, t);
+}
+
+/* A packet as the dataplane accepted it: in arrival order, which is not always the sequence
+ * order (the network reorders; a NACK's retransmission comes a round trip late). The
+ * depacketizer needs the sequence order: the reorder buffer restores it, waiting
+ * [transcode] reorder_ms at most for a missing packet. */
+static void on_packet(struct tc_worker *w, struct tc_item *it)
+{
+	struct dp_tc_sess *s = it->s;
+	const uint8_t *pkt = (const uint8_t *)it->m->buf_addr + it->off;
+	uint64_t aux = (uint64_t)it->off << 16 | it->len, t;
+	struct rte_mbuf *m;
+	uint16_t seq;
+	int rc;
+
+	if (!s->open || it->len < 12) {
+		rte_pktmbuf_free(it->m);
+		return;
+	}
+	s->packets++;
+	seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
+	rc = rtp_reorder_push(&s->ro, seq, it->m, aux, it->t_ns);
+	if (rc == -ERANGE) { /* a new numbering: what is held goes first */
+		uint16_t held;
+		while ((m = rtp_reorder_flush(&s->ro, &held, &aux, &t)))
+			deliver(w, s, m, (uint32_t)(aux >> 16), (uint16_t)aux, t);
+		rc = rtp_reorder_push(&s->ro, seq, it->m, (uint64_t)it->off << 16 | it->len,
+		                      it->t_ns);
+	}
+	if (rc < 0) { /* a duplicate, or too late: its place was given up */
+		rte_pktmbuf_free(it->m);
+		return;
+	}
+	release(w, s, dp_mono_ns());
 }
 
 static void sess_close(struct tc_worker *w, struct dp_tc_sess *s)
@@ -449,6 +498,13 @@ static void sess_close(struct tc_worker *w, struct dp_tc_sess *s)
 	if (!s->open)
 		return;
 	s->open = false;
+	{
+		struct rte_mbuf *m;
+		uint64_t aux, t;
+		uint16_t seq;
+		while ((m = rtp_reorder_flush(&s->ro, &seq, &aux, &t)))
+			rte_pktmbuf_free(m);
+	}
 	tc_session_free(s->tc);
 	s->tc = NULL;
 	free(s->depkt_mem);
@@ -486,6 +542,7 @@ static int sess_open(struct tc_worker *w, struct dp_tc_sess *s, char *err, size_
 		s->depkt_mem = NULL;
 		return rc;
 	}
+	rtp_reorder_init(&s->ro, (uint64_t)w->t->cfg->tc_reorder_ms * DP_MS);
 	s->bridge.rid = -1;
 	h26x_pack_init(&s->bridge.pack, hc, 0, DP_TC_PAYLOAD);
 	s->bridge.ssrc = (uint32_t)rte_rand();

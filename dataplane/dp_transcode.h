@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "media/transcode.h"
 #include "rtp/h26x.h"
+#include "rtp/reorder.h"
 
 #define DP_TC_PAYLOAD 1200 /* RTP payload bytes per packet the workers make */
 
@@ -65,6 +66,7 @@ struct dp_tc_sess {
 	struct dp_tc_out bridge;
 	/* the worker's */
 	struct tc_session *tc;
+	struct rtp_reorder ro; /* packets back in sequence order for the depacketizer */
 	struct h26x_depkt depkt;
 	uint8_t *depkt_mem;
 	bool open;

@@ -12,6 +12,39 @@ work=$(mktemp -d)
 sock=$work/caasd.sock
 trap '"$lab" down >/dev/null 2>&1; rm -rf "$work"' EXIT
 
+# snap PID OUT: user+system clock ticks of process PID and of each of its threads (by name),
+# and of the whole machine (busy: user, nice, system, irq, softirq), as JSON. PID 0: the
+# machine only.
+snap() {
+	python3 - "$1" >"$2" <<'PY'
+import json, os, sys, time
+pid = sys.argv[1]
+def ticks(path):
+    try:
+        s = open(path).read()
+    except OSError:
+        return None
+    f = s.rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])  # fields 14 and 15: utime, stime
+threads = {}
+if pid != "0" and not os.path.isdir("/proc/%s/task" % pid):
+    sys.exit("perf: process %s is gone" % pid)
+if pid != "0":
+    for tid in os.listdir("/proc/%s/task" % pid):
+        t = ticks("/proc/%s/task/%s/stat" % (pid, tid))
+        try:
+            comm = open("/proc/%s/task/%s/comm" % (pid, tid)).read().strip()
+        except OSError:
+            continue
+        if t is not None:
+            threads[tid] = [comm, t]
+c = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+print(json.dumps({"process": ticks("/proc/%s/stat" % pid) if pid != "0" else 0,
+                  "threads": threads, "box": c[0] + c[1] + c[2] + c[5] + c[6],
+                  "t": time.monotonic()}))
+PY
+}
+
 cpu_ticks() { # PID: user+system clock ticks so far
 	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }

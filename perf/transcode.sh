@@ -71,36 +71,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# snap PID OUT: user+system clock ticks of process PID and of each of its threads (by name),
-# and of the whole machine (busy: user, nice, system, irq, softirq), as JSON.
-snap() {
-	python3 - "$1" >"$2" <<'PY'
-import json, os, sys, time
-pid = sys.argv[1]
-def ticks(path):
-    try:
-        s = open(path).read()
-    except OSError:
-        return None
-    f = s.rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])  # fields 14 and 15: utime, stime
-threads = {}
-if not os.path.isdir("/proc/%s/task" % pid):
-    sys.exit("transcode: process %s is gone" % pid)
-for tid in os.listdir("/proc/%s/task" % pid):
-    t = ticks("/proc/%s/task/%s/stat" % (pid, tid))
-    try:
-        comm = open("/proc/%s/task/%s/comm" % (pid, tid)).read().strip()
-    except OSError:
-        continue
-    if t is not None:
-        threads[tid] = [comm, t]
-c = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-print(json.dumps({"process": ticks("/proc/%s/stat" % pid), "threads": threads,
-                  "box": c[0] + c[1] + c[2] + c[5] + c[6], "t": time.monotonic()}))
-PY
-}
-
 # tc_counters: caasd's transcode counters (status) as "frames_in frames_encoded skipped".
 tc_counters() {
 	"${CTL[@]}" --json status | python3 -c 'import json,sys; t=json.load(sys.stdin)["transcode"]; print(t["frames_in"], t["frames_encoded"], t["skipped"])'
@@ -252,9 +222,12 @@ PY
 # ffmpeg_trial OUT: side B. One FFmpeg process, the same ladder from the same clip (secs
 # seconds of it, looped if need be), one thread each for decoder, filters and encoders, as
 # fast as it goes, outputs thrown away. Writes OUT.
-ffmpeg_trial() {
-	local out=$1 spec name h k i=0 args=() loop=()
-	local fc="[0:v]split=${#LADDER[@]}"
+# ladder_args SINK: FFmpeg's filter graph (in fc) and output options (in args) for the ladder,
+# each rendition to SINK: "null", or "rtp" (127.0.0.1, ports 7000 + 2i).
+ladder_args() {
+	local spec name h k i=0
+	fc="[0:v]split=${#LADDER[@]}"
+	args=()
 	for spec in "${LADDER[@]}"; do fc+="[s$i]"; i=$((i + 1)); done
 	i=0
 	for spec in "${LADDER[@]}"; do
@@ -262,9 +235,19 @@ ffmpeg_trial() {
 		fc+=";[s$i]scale=-2:$h:flags=bilinear[o$i]"
 		args+=(-map "[o$i]" -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -g "$gop"
 			-b:v "${k}k" -maxrate "${k}k" -bufsize $((k * 500)) -x264-params repeat-headers=1
-			-threads 1 -f null -)
+			-threads 1)
+		if [ "$1" = rtp ]; then
+			args+=(-f rtp "rtp://127.0.0.1:$((7000 + 2 * i))")
+		else
+			args+=(-f null -)
+		fi
 		i=$((i + 1))
 	done
+}
+
+ffmpeg_trial() {
+	local out=$1 fc args loop=()
+	ladder_args null
 	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
 		"$secs" "$clip_secs" && loop=(-stream_loop -1)
 	sync
@@ -310,18 +293,8 @@ PY
 # the experts' namespace, which transcodes the ladder and sends it as RTP (to loopback), pinned
 # to the CPU caasd's workers use. Writes OUT.
 ffmpeg_live_trial() {
-	local out=$1 spec name h k i=0 args=() ff_pid
-	local fc="[0:v]split=${#LADDER[@]}"
-	for spec in "${LADDER[@]}"; do fc+="[s$i]"; i=$((i + 1)); done
-	i=0
-	for spec in "${LADDER[@]}"; do
-		read -r name h k <<<"$spec"
-		fc+=";[s$i]scale=-2:$h:flags=bilinear[o$i]"
-		args+=(-map "[o$i]" -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -g "$gop"
-			-b:v "${k}k" -maxrate "${k}k" -bufsize $((k * 500)) -x264-params repeat-headers=1
-			-threads 1 -f rtp "rtp://127.0.0.1:$((7000 + 2 * i))")
-		i=$((i + 1))
-	done
+	local out=$1 fc args ff_pid
+	ladder_args rtp
 	"$lab" up >/dev/null
 	printf 'v=0\r\no=- 0 0 IN IP4 %s\r\ns=camera\r\nc=IN IP4 %s\r\nt=0 0\r\nm=video 5004 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n' \
 		"$EXP" "$EXP" >"$work/cam.sdp"
