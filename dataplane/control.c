@@ -69,38 +69,12 @@ static void addr_str(const struct net_addr *a, char *buf, size_t len)
 /* "IP:PORT" or "[IPv6]:PORT". */
 static int parse_hostport(const char *s, struct net_addr *a, uint16_t *port)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon;
-	size_t hl;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - s - 1);
-		s++;
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	char *end;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (*end || p == 0 || p > 65535)
-		return -EINVAL;
 	uint8_t b[16];
-	if (inet_pton(AF_INET, host, b) == 1)
-		*a = net_addr4(rd_be32(b));
-	else if (inet_pton(AF_INET6, host, b) == 1)
-		*a = net_addr6(b);
-	else
-		return -EINVAL;
-	*port = (uint16_t)p;
+	int v = net_hostport_parse(s, true, b, port);
+
+	if (v < 0)
+		return v;
+	*a = v == 4 ? net_addr4(rd_be32(b)) : net_addr6(b);
 	return 0;
 }
 

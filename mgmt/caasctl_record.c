@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mgmt/client.h"
+#include "net/net.h"
 #include "record/export.h"
 #include "record/manifest.h"
 
@@ -104,20 +105,17 @@ static void ask_caasd(const char *socket, int timeout_ms, const char *stream, ch
 /* "a.b.c.d:port" into the pcap's camera end; the box end is 0.0.0.0 unless known. */
 static void pcap_ends(const char *source, struct rec_pcap_ends *e)
 {
-	char host[64];
-	const char *colon = strrchr(source, ':');
-	unsigned long port;
+	uint8_t a[16];
+	uint16_t port;
 
 	memset(e, 0, sizeof(*e));
 	e->family = 4;
 	e->cam_rtp_port = e->cam_rtcp_port = 5004;
 	e->box_rtp_port = e->box_rtcp_port = 5004;
-	if (!colon || (size_t)(colon - source) >= sizeof(host))
-		return;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - source), source);
-	port = strtoul(colon + 1, NULL, 10);
-	if (inet_pton(AF_INET, host, e->cam_addr) == 1 && port && port < 65536)
-		e->cam_rtp_port = e->cam_rtcp_port = (uint16_t)port;
+	if (net_hostport_parse(source, true, a, &port) == 4) {
+		memcpy(e->cam_addr, a, 4);
+		e->cam_rtp_port = e->cam_rtcp_port = port;
+	}
 }
 
 static int export(const json_t *args, const char *socket, int timeout_ms, bool json)

@@ -1,7 +1,11 @@
 /* Frame parsing: Ethernet and VLAN tags, ARP, IPv4, IPv6 extension headers, UDP, ICMP. */
 #include "net.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include "csum.h"
 
@@ -282,4 +286,79 @@ const char *net_parse_err_name(int err)
 	default:
 		return "other";
 	}
+}
+
+int net_hostport_parse(const char *s, bool want_port, uint8_t addr[16], uint16_t *port)
+{
+	char host[48]; /* the longest IPv6 text is 45 */
+	const char *h = s, *colon = NULL;
+	size_t hl;
+
+	*port = 0;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -EINVAL;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb[1] ? rb + 1 : NULL;
+	} else {
+		colon = strchr(s, ':');
+		if (colon && strchr(colon + 1, ':')) {
+			/* A bare IPv6 address: fine alone, but a port after it would be
+			 * ambiguous. */
+			if (want_port)
+				return -EINVAL;
+			colon = NULL;
+		}
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (!hl || hl >= sizeof(host) || (want_port && !colon))
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (colon) {
+		const char *p = colon + 1;
+		char *end;
+		unsigned long v;
+		if (*p < '0' || *p > '9' || strlen(p) > 5)
+			return -EINVAL;
+		v = strtoul(p, &end, 10);
+		if (*end || v == 0 || v > 65535)
+			return -EINVAL;
+		*port = (uint16_t)v;
+	}
+	if (s[0] != '[' && inet_pton(AF_INET, host, addr) == 1)
+		return 4;
+	if ((s[0] == '[' || !colon) && inet_pton(AF_INET6, host, addr) == 1)
+		return 6;
+	return -EINVAL;
+}
+
+int net_hostport_sockaddr(const char *s, bool want_port, struct sockaddr_storage *ss, unsigned *len,
+                          uint16_t *port)
+{
+	uint8_t a[16];
+	uint16_t p;
+	int v = net_hostport_parse(s, want_port, a, &p);
+
+	if (v < 0)
+		return v;
+	memset(ss, 0, sizeof(*ss));
+	if (v == 4) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(p);
+		memcpy(&in->sin_addr, a, 4);
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(p);
+		memcpy(&in6->sin6_addr, a, 16);
+		*len = sizeof(*in6);
+	}
+	if (port)
+		*port = p;
+	return 0;
 }

@@ -124,6 +124,19 @@ static inline bool net_ip6_is_link_local(const uint8_t ip[16])
 /* True when a and b share their first prefix bits (prefix 0..128). */
 bool net_ip6_prefix_match(const uint8_t a[16], const uint8_t b[16], uint8_t prefix);
 
+/*
+ * "a.b.c.d:PORT" or "[v6]:PORT", as operators and tools write an endpoint (PORT 1..65535).
+ * With want_port false the ":PORT" part may be left out (*port is then 0). Numeric addresses
+ * only. Returns 4 or 6 with the address in addr (4 or 16 bytes, network order), or -EINVAL.
+ */
+int net_hostport_parse(const char *s, bool want_port, uint8_t addr[16], uint16_t *port);
+
+/* The same as a socket address (port in it, and in *port when port is not NULL), for the
+ * tools that use kernel sockets. 0 or -EINVAL. */
+struct sockaddr_storage;
+int net_hostport_sockaddr(const char *s, bool want_port, struct sockaddr_storage *ss, unsigned *len,
+                          uint16_t *port);
+
 /* Multicast and broadcast MACs have the I/G bit set; all-zero is never a station. */
 static inline bool net_mac_is_unicast(const uint8_t mac[NET_ETH_ALEN])
 {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "recv.h"
 #include "replay.h"
 
@@ -96,49 +97,11 @@ static void usage(FILE *f)
 /* "IP:PORT" or "[IPv6]:PORT". */
 static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *h = s;
-	size_t hl;
-	char *end;
+	unsigned l;
+	int rc = net_hostport_sockaddr(s, true, ss, &l, port);
 
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hl = (size_t)(colon - s);
-	}
-	if (!hl || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || p == 0 || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
-
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons(*port);
-		*len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons(*port);
-		*len = sizeof(*v6);
-	} else {
-		return -EINVAL;
-	}
-	return 0;
+	*len = (socklen_t)l;
+	return rc;
 }
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)

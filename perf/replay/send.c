@@ -14,6 +14,7 @@
 
 #include <libavutil/log.h>
 
+#include "net/net.h"
 #include "replay.h"
 #include "rtp/rtp.h"
 #include "send.h"
@@ -112,48 +113,14 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	return true;
 }
 
-/* IPv4:PORT or [IPv6]:PORT; port 0 when allow_no_port and none is given. */
+/* IPv4:PORT or [IPv6]:PORT; without want_port, an address with or without a port. */
 static bool parse_addr(const char *s, bool want_port, struct sockaddr_storage *a, socklen_t *len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon;
-	uint64_t port = 0;
+	unsigned l;
+	bool ok = net_hostport_sockaddr(s, want_port, a, &l, NULL) == 0;
 
-	memset(a, 0, sizeof(*a));
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || (size_t)(rb - s - 1) >= sizeof(host))
-			return false;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = 0;
-		colon = rb[1] == ':' ? rb + 1 : NULL;
-		if (!colon && rb[1])
-			return false;
-	} else {
-		colon = want_port ? strrchr(s, ':') : NULL;
-		size_t n = colon ? (size_t)(colon - s) : strlen(s);
-		if (n >= sizeof(host))
-			return false;
-		memcpy(host, s, n);
-		host[n] = 0;
-	}
-	if (want_port && (!colon || !parse_u64(colon + 1, 1, 65535, &port)))
-		return false;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)a;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)a;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a6);
-		return true;
-	}
-	return false;
+	*len = (socklen_t)l;
+	return ok;
 }
 
 enum {

@@ -1590,6 +1590,51 @@ static void test_nd_learn(void **state)
 	assert_int_equal(net_nd_learn(ping6_req, &p, &ifc2, &l), -ENOENT);
 }
 
+static void test_hostport(void **state)
+{
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	uint8_t a[16];
+	uint16_t port;
+	(void)state;
+
+	assert_int_equal(net_hostport_parse("198.18.0.3:6000", true, a, &port), 4);
+	assert_memory_equal(a, "\xc6\x12\x00\x03", 4);
+	assert_int_equal(port, 6000);
+	assert_int_equal(net_hostport_parse("[2001:db8::1]:65535", true, a, &port), 6);
+	assert_memory_equal(a, v6, 16);
+	assert_int_equal(port, 65535);
+	/* without a port, where that is allowed */
+	assert_int_equal(net_hostport_parse("198.18.0.3", false, a, &port), 4);
+	assert_int_equal(port, 0);
+	assert_int_equal(net_hostport_parse("2001:db8::1", false, a, &port), 6);
+	assert_memory_equal(a, v6, 16);
+	assert_int_equal(net_hostport_parse("[2001:db8::1]", false, a, &port), 6);
+	assert_int_equal(net_hostport_parse("198.18.0.3:80", false, a, &port), 4);
+	assert_int_equal(port, 80);
+	/* refused */
+	static const char *const bad[] = {
+	    "198.18.0.3",
+	    "198.18.0.3:",
+	    "198.18.0.3:0",
+	    "198.18.0.3:65536",
+	    "198.18.0.3:+80",
+	    "198.18.0.3:80x",
+	    ":80",
+	    "2001:db8::1:80",
+	    "[2001:db8::1]",
+	    "[2001:db8::1]80",
+	    "[198.18.0.3]:80",
+	    "host:80",
+	    "198.18.0.300:80",
+	    "[::1:80",
+	    "198.18.0.3:0000080",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(net_hostport_parse(bad[i], true, a, &port), -EINVAL);
+	assert_int_equal(net_hostport_parse("", false, a, &port), -EINVAL);
+	assert_int_equal(net_hostport_parse("[]:80", true, a, &port), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1627,6 +1672,7 @@ int main(void)
 	    cmocka_unit_test(test_nd_rejects),
 	    cmocka_unit_test(test_nd_ns),
 	    cmocka_unit_test(test_nd_learn),
+	    cmocka_unit_test(test_hostport),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }
