@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "trun.h"
+
 #include "record/export.h"
 #include "record/journal.h"
 
@@ -102,23 +104,6 @@ static int count_tmp(const struct tdir *d)
 }
 
 /* A shell command's output (stdout and stderr), which must exit 0. */
-static void run(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	FILE *f;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	assert_int_equal(pclose(f), 0);
-}
-
 static uint32_t rd_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "trun.h"
+
 #include "record/journal.h"
 #include "record/recover.h"
 
@@ -96,23 +98,6 @@ static int count_parts(const struct tdir *d)
 }
 
 /* First line of a shell command's output (stdout and stderr), "" if none. */
-static void run(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	FILE *f;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	assert_int_equal(pclose(f), 0);
-}
-
 /* --- journals --------------------------------------------------------------------------------- */
 
 struct jnl {

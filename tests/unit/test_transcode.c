@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include <cmocka.h>
+
+#include "trun.h"
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
 
@@ -40,23 +42,6 @@ const char *__lsan_default_suppressions(void)
 }
 
 /* A shell command's output (stdout and stderr), which must exit 0. */
-static void run(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	FILE *f;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n = fread(out, 1, cap - 1, f);
-	out[n] = '\0';
-	assert_int_equal(pclose(f), 0);
-}
-
 static int clip_setup(void **state)
 {
 	AVFormatContext *fmt = NULL;
