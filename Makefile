@@ -169,7 +169,7 @@ setup:
 
 test: setup
 	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit build/san/caasd
 	$(Q)$(MAKE) --no-print-directory fuzz-bins
 	$(Q)tests/run.sh
 

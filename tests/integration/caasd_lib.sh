@@ -18,7 +18,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-CAASD=$root/build/caasd
+CAASD=${CAASD:-$root/build/caasd}
 CAASCTL=$root/build/caasctl
 MEDIA=$root/build/test-media
 DUT_IP=198.18.0.1
