@@ -542,9 +542,15 @@ static json_t *src_json(const struct control *c, const struct src_rec *s)
 	const struct dp_tc_out *b = &t->bridge;
 	json_t *outs = json_array();
 
-	for (unsigned k = 0; k < s->n_outs; k++)
+	char names[DP_MAX_RENDS * (DP_NAME_MAX + 2) + 1] = "";
+	size_t nl = 0;
+
+	for (unsigned k = 0; k < s->n_outs; k++) {
 		json_array_append_new(outs, out_json(c, &s->outs[k]));
-	return json_pack(
+		nl += (size_t)snprintf(names + nl, sizeof(names) - nl, "%s%s", k ? "," : "",
+		                       s->outs[k].out->rendition);
+	}
+	json_t *o = json_pack(
 	    "{s:s, s:i, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, "
 	    "s:{s:b, s:I, s:I, s:I, s:I}, s:o}",
 	    "stream", s->dev->name, "worker", t->worker, "packets", (json_int_t)t->packets,
@@ -557,6 +563,11 @@ static json_t *src_json(const struct control *c, const struct src_rec *s)
 	    b->active, "joins", (json_int_t)s->dev->st.stats.bridge_joins, "encodes",
 	    (json_int_t)b->bridges, "frames", (json_int_t)b->frames, "packets",
 	    (json_int_t)b->packets, "renditions", outs);
+	/* flat, for caasctl's table */
+	json_object_set_new(o, "bridge_joins",
+	                    json_integer((json_int_t)s->dev->st.stats.bridge_joins));
+	json_object_set_new(o, "outputs", json_string(names[0] ? names : "-"));
+	return o;
 }
 
 static int cmd_transcode_list(struct control *c, const json_t *args, json_t **result, char *err,

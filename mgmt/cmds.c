@@ -400,6 +400,19 @@ static const struct mg_cmd cmds[] = {
     {
         .name = "transcode list",
         .help = "transcode sessions: per stream, its worker, decoder and renditions",
+        .cols =
+            COLS{
+                {.key = "stream", .header = "STREAM"},
+                {.key = "worker", .header = "WORKER"},
+                {.key = "source_kbps", .header = "SOURCE", .unit = " kbit/s"},
+                {.key = "frames_in", .header = "FRAMES"},
+                {.key = "late", .header = "LATE"},
+                {.key = "dropped", .header = "DROPPED"},
+                {.key = "decode_errors", .header = "ERRORS"},
+                {.key = "bridge_joins", .header = "BRIDGED"},
+                {.key = "outputs", .header = "RENDITIONS"},
+                {0},
+            },
     },
     {
         .name = "snapshot",

@@ -276,7 +276,23 @@ static size_t ts_unfinished_pes(const uint8_t *b, size_t len)
 	return cut;
 }
 
-/* How much of a segment to keep; 0 = nothing was recorded. */
+/* Whether b[0..len) holds the start of a PES packet (a frame), whole TS packets. */
+static bool ts_has_pes(const uint8_t *b, size_t len)
+{
+	for (size_t off = 0; off + TS_PKT <= len; off += TS_PKT) {
+		const uint8_t *p = b + off;
+		unsigned afc = p[3] >> 4 & 3, pl = 4;
+		if (!(p[1] & 0x40) || !(afc & 1))
+			continue;
+		if (afc & 2)
+			pl += 1u + p[4];
+		if (pl + 3 <= TS_PKT && !p[pl] && !p[pl + 1] && p[pl + 2] == 1)
+			return true;
+	}
+	return false;
+}
+
+/* How much of a segment to keep; 0 = nothing was recorded, or nothing a player could show. */
 static size_t ts_keep(const struct map *m, char *note, size_t cap)
 {
 	const uint8_t *b = m->p;
@@ -286,8 +302,8 @@ static size_t ts_keep(const struct map *m, char *note, size_t cap)
 		return 0;
 	while (end + TS_PKT <= len && b[end] == TS_SYNC)
 		end += TS_PKT;
-	if (end == len)
-		return len;
+	if (end == len) /* whole packets to the end: kept, if a player can show anything */
+		return ts_has_pes(b, ts_unfinished_pes(b, len)) ? len : 0;
 	if (!end && b[0] != TS_SYNC) {
 		snprintf(note, cap, "not MPEG-TS (no sync byte at offset 0): kept as is");
 		return len;
@@ -300,9 +316,14 @@ static size_t ts_keep(const struct map *m, char *note, size_t cap)
 	/* A packet torn into zeros still reads as a whole synced packet: its end is zeros. */
 	if (zeros && end && !b[end - 1])
 		end -= TS_PKT;
-	/* Whole frames only: a decoder would choke on the torn last one. Never down to nothing,
-	 * which would remove the file. */
+	/* Whole frames only: a decoder would choke on the torn last one. */
 	cut = ts_unfinished_pes(b, end);
+	if (!ts_has_pes(b, cut ? cut : end)) {
+		/* Not one whole frame (the crash came as the chunk's first frame was being
+		 * written): nothing a player could show. The journal holds the packets. */
+		snprintf(note, cap, "no whole frame");
+		return 0;
+	}
 	return cut ? cut : end;
 }
 
@@ -459,7 +480,8 @@ static int list_parts(int dir_fd, struct part **out, size_t *count, char *err, s
 		rc = -errno;
 		if (fd >= 0)
 			close(fd);
-		return rec_errf(rc, err, errlen, "cannot read the stream directory: %s", strerror(-rc));
+		return rec_errf(rc, err, errlen, "cannot read the stream directory: %s",
+		                strerror(-rc));
 	}
 	while ((errno = 0, de = readdir(d))) {
 		size_t len = strlen(de->d_name), flen;
@@ -496,7 +518,7 @@ static int list_parts(int dir_fd, struct part **out, size_t *count, char *err, s
 	}
 	if (!rc && errno)
 		rc = rec_errf(-errno, err, errlen, "cannot read the stream directory: %s",
-		          strerror(errno));
+		              strerror(errno));
 	closedir(d);
 	if (rc) {
 		free(parts);
@@ -555,8 +577,8 @@ int rec_recover_dir(int dir_fd, rec_recover_cb cb, void *arg, char *err, size_t 
 		}
 		rc = cb ? cb(arg, &r) : 0;
 		if (rc < 0) {
-			rec_errf(rc, err, errlen, "%s: recovered, but the callback failed: %s", r.file,
-			     strerror(-rc));
+			rec_errf(rc, err, errlen, "%s: recovered, but the callback failed: %s",
+			         r.file, strerror(-rc));
 			break;
 		}
 		done++;

@@ -434,6 +434,42 @@ static void test_ts_torn_and_padded(void **state)
 	tdir_rm(&d);
 }
 
+/* A segment cut off inside its first frame: no whole frame, nothing a player could show. It is
+ * removed (its journal keeps the packets), not sealed as a file that does not play. */
+static void test_ts_no_whole_frame(void **state)
+{
+	(void)state;
+	struct tdir d;
+	struct got g = {0};
+	char err[256] = "";
+	size_t len, last, first = 0;
+	uint8_t *ts;
+
+	tdir_make(&d);
+	ts = make_ts(&d, &len, &last);
+	/* the first PES start: a payload unit start with 00 00 01 */
+	for (size_t off = 0; off + TS_PKT <= len && !first; off += TS_PKT) {
+		const uint8_t *p = ts + off;
+		unsigned pl = 4 + ((p[3] & 0x20) ? 1u + p[4] : 0);
+		if ((p[1] & 0x40) && !p[pl] && !p[pl + 1] && p[pl + 2] == 1)
+			first = off;
+	}
+	assert_true(first > 0); /* PAT and PMT come first */
+	/* cut at a packet boundary, and torn into zeros as O_DIRECT leaves it */
+	put_file(&d, "cam1-000009.ts.part", ts, first + 3 * TS_PKT);
+	uint8_t *pad = calloc(1, 8192);
+	assert_non_null(pad);
+	memcpy(pad, ts, first + 3 * TS_PKT - 100);
+	put_file(&d, "cam1-000010.ts.part", pad, 8192);
+	free(pad);
+	assert_int_equal(rec_recover_dir(d.fd, collect, &g, err, sizeof(err)), 0);
+	assert_int_equal(count_parts(&d), 0);
+	assert_int_equal(faccessat(d.fd, "cam1-000009.ts", F_OK, 0), -1);
+	assert_int_equal(faccessat(d.fd, "cam1-000010.ts", F_OK, 0), -1);
+	free(ts);
+	tdir_rm(&d);
+}
+
 static void test_ts_times_from_sealed_journal(void **state)
 {
 	(void)state;
@@ -594,6 +630,7 @@ int main(void)
 	    cmocka_unit_test(test_journal_zero_padding),
 	    cmocka_unit_test(test_journal_intact_and_corrupt),
 	    cmocka_unit_test(test_ts_torn_and_padded),
+	    cmocka_unit_test(test_ts_no_whole_frame),
 	    cmocka_unit_test(test_ts_times_from_sealed_journal),
 	    cmocka_unit_test(test_final_name_not_overwritten),
 	    cmocka_unit_test(test_empty_removed_others_untouched),
