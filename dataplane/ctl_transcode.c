@@ -612,13 +612,14 @@ json_t *ctl_tc_status(struct control *c)
 		                                         (json_int_t)ws.sessions, "busy_s",
 		                                         (double)ws.busy_ns / 1e9));
 	}
-	return json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "workers",
+	unsigned pool_size, in_use = dp_transcoder_mbufs(x->t, &pool_size);
+	return json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:o}", "workers",
 	                 dp_transcoder_workers(x->t), "join_bridge",
 	                 caas_join_bridge_name(c->cfg->tc_join_bridge), "sessions", x->n_srcs,
 	                 "frames_in", (json_int_t)in, "frames_encoded", (json_int_t)encoded,
 	                 "skipped", (json_int_t)skipped, "late", (json_int_t)late, "dropped",
-	                 (json_int_t)dropped, "ring_drops", (json_int_t)drops, "per_worker",
-	                 workers);
+	                 (json_int_t)dropped, "ring_drops", (json_int_t)drops, "mbufs_in_use",
+	                 in_use, "mbufs", pool_size, "per_worker", workers);
 }
 
 static int cmd_snapshot(struct control *c, const json_t *args, json_t **result, char *err,

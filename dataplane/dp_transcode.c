@@ -796,6 +796,12 @@ int dp_tc_snapshot(struct dp_transcoder *t, struct dp_tc_sess *s, uint8_t **jpeg
 	return rc;
 }
 
+unsigned dp_transcoder_mbufs(const struct dp_transcoder *t, unsigned *size)
+{
+	*size = t->pool->size;
+	return rte_mempool_in_use_count(t->pool);
+}
+
 unsigned dp_transcoder_workers(const struct dp_transcoder *t)
 {
 	return t ? t->n : 0;

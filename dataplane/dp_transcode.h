@@ -97,6 +97,8 @@ int dp_transcoder_start(struct dp_transcoder **out, const struct caas_config *cf
 /* After the dataplane has stopped. */
 void dp_transcoder_stop(struct dp_transcoder *t);
 unsigned dp_transcoder_workers(const struct dp_transcoder *t);
+/* mbufs of the workers' pool in use (their packets, in rings and rendition caches), and its size */
+unsigned dp_transcoder_mbufs(const struct dp_transcoder *t, unsigned *size);
 
 /* A session for dev's stream (H.264/H.265) on the least busy worker; the worker opens its
  * decoder. Then DP_MSG_TC_ATTACH starts the packets. */

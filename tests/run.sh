@@ -65,7 +65,7 @@ for t in tests/integration/*.sh; do
 	[ -x "$t" ] && run_tap "integration/$(basename "$t" .sh)" "$t"
 done
 echo "== lab scripts, caasd with ASan+UBSan"
-for t in caasd_transcode caasd_bridge caasd_transcode_loss caasd_help caasd_record; do
+for t in caasd_transcode caasd_bridge caasd_transcode_loss caasd_transcode_churn caasd_help caasd_record; do
 	[ -x build/san/caasd ] && run_tap "san-lab/$t" tests/san_lab.sh "tests/integration/$t.sh"
 done
 echo "== fuzz smoke runs (${FUZZ_SECONDS:=10} s each)"
