@@ -105,8 +105,7 @@ static struct dp_sub *find_sub(struct control *c, uint32_t id, int *idx)
 	return NULL;
 }
 
-/* Subscriptions of dev's stream, its renditions' included. */
-static unsigned subs_of(struct control *c, const struct dp_dev *dev)
+unsigned ctl_subs_of(const struct control *c, const struct dp_dev *dev)
 {
 	unsigned n = 0;
 	for (uint32_t i = 0; i < c->n_subs; i++) {
@@ -411,7 +410,7 @@ static json_t *stream_json(struct control *c, struct dp_dev *dev, bool detail)
 	                      "loss_pct", loss, "recent_loss_pct", snap.recent_loss_permille / 10.0,
 	                      "jitter_ms", dev->clock ? 1000.0 * snap.jitter / dev->clock : 0.0,
 	                      "keyframes", (json_int_t)st->stats.keyframes, "subscribers",
-	                      subs_of(c, dev), "idle_s", idle < 0 ? -1.0 : idle);
+	                      ctl_subs_of(c, dev), "idle_s", idle < 0 ? -1.0 : idle);
 	if (!detail)
 		return o;
 	json_object_update_new(

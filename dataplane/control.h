@@ -62,6 +62,8 @@ struct control {
 int ctl_dp_call(struct control *c, struct dp_msg *msg); /* a message to the dataplane, waited */
 struct dp_dev *ctl_find_dev(struct control *c, const char *name);
 struct dp_sub *ctl_find_sub(struct control *c, uint32_t id);
+/* Subscriptions of dev's stream, its renditions' included (a rendition's own: its stream's). */
+unsigned ctl_subs_of(const struct control *c, const struct dp_dev *dev);
 /* A subscription of dev's stream to "IP:PORT" (RTCP to rtcp_port, or PORT + 1 when < 0), whose
  * voice (talk-back, when talk_from is not 0) comes from IP:talk_from to the device's port, and
  * who hears the other participants' voices at IP:talk_to (when not 0). */

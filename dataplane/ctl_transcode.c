@@ -79,15 +79,6 @@ static struct src_rec *find_src(struct ctl_tc *x, const struct dp_dev *dev)
 	return NULL;
 }
 
-/* Subscriptions of one stream, as the control thread holds them. */
-static unsigned subs_on(const struct control *c, const struct dp_dev *dev)
-{
-	unsigned n = 0;
-	for (uint32_t i = 0; i < c->n_subs; i++)
-		n += c->subs[i]->st == &dev->st;
-	return n;
-}
-
 static int no_workers(char *err, size_t len)
 {
 	return mg_errf(-EOPNOTSUPP, err, len,
@@ -304,7 +295,7 @@ void ctl_tc_update(struct control *c, struct dp_dev *dev)
 
 	if (!x || !x->t || dev->virt || find_src(x, dev))
 		return;
-	if (!bridge_wanted(c, dev, subs_on(c, dev), dp_mono_ns()))
+	if (!bridge_wanted(c, dev, ctl_subs_of(c, dev), dp_mono_ns()))
 		return;
 	if (open_src(c, dev, &s, err, sizeof(err)))
 		fprintf(stderr, "caasd: transcode: %s: join bridge: %s\n", dev->name, err);
@@ -352,7 +343,7 @@ void ctl_tc_tick(struct control *c)
 		struct src_rec *s = &x->srcs[i];
 		for (unsigned k = s->n_outs; k-- > 0;) {
 			struct out_rec *o = &s->outs[k];
-			if (subs_on(c, o->vdev)) {
+			if (ctl_subs_of(c, o->vdev)) {
 				o->idle_since_ns = 0;
 			} else if (!o->idle_since_ns) {
 				o->idle_since_ns = now;
@@ -379,6 +370,8 @@ void ctl_tc_tick(struct control *c)
 			          json_pack("{s:s}", "stream", s->dev->name));
 			s->behind_ns = 0;
 		}
+		atomic_store_explicit(&s->sess->kbps, (unsigned)s->dev->ctl_kbps,
+		                      memory_order_relaxed);
 		bool bridge = bridge_wanted(c, s->dev, s->dev->ctl_nsubs, now);
 		atomic_store_explicit(&s->sess->bridge_armed, bridge, memory_order_relaxed);
 		bool needed = s->n_outs || now < s->keep_until_ns || bridge;
@@ -453,7 +446,7 @@ static json_t *out_json(const struct control *c, const struct out_rec *o)
 	int rid = t->rid;
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "stream",
 	                 o->vdev->parent->name, "output", o->vdev->name, "subscribers",
-	                 subs_on(c, o->vdev), "frames", (json_int_t)t->frames, "skipped",
+	                 ctl_subs_of(c, o->vdev), "frames", (json_int_t)t->frames, "skipped",
 	                 (json_int_t)(rid >= 0 ? t->tc.skipped[rid] : 0), "dropped",
 	                 (json_int_t)(rid >= 0 ? t->tc.dropped[rid] : 0), "packets",
 	                 (json_int_t)t->packets, "bytes", (json_int_t)t->bytes, "no_mbuf",
@@ -516,7 +509,7 @@ static int cmd_rendition_del(struct control *c, const json_t *args, json_t **res
 		for (unsigned k = 0; k < s->n_outs; k++) {
 			if (strcmp(s->outs[k].out->rendition, name))
 				continue;
-			unsigned n = subs_on(c, s->outs[k].vdev);
+			unsigned n = ctl_subs_of(c, s->outs[k].vdev);
 			if (n)
 				return mg_errf(-EBUSY, err, len,
 				               "rendition %s has %u subscriber(s) on %s: remove "
@@ -559,9 +552,9 @@ static json_t *src_json(const struct control *c, const struct src_rec *s)
 	    (json_int_t)t->ro.stats.duplicates, "frames_in", (json_int_t)t->aus, "decoded",
 	    (json_int_t)b->tc.decoded, "decode_errors", (json_int_t)t->decode_errors, "late",
 	    (json_int_t)t->late_aus, "dropped", (json_int_t)t->dropped_aus, "ring_drops",
-	    (json_int_t)s->dev->st.stats.tc_ring_drops, "source_kbps", t->kbps, "bridge", "active",
-	    b->active, "joins", (json_int_t)s->dev->st.stats.bridge_joins, "encodes",
-	    (json_int_t)b->bridges, "frames", (json_int_t)b->frames, "packets",
+	    (json_int_t)s->dev->st.stats.tc_ring_drops, "source_kbps", (int)s->dev->ctl_kbps,
+	    "bridge", "active", b->active, "joins", (json_int_t)s->dev->st.stats.bridge_joins,
+	    "encodes", (json_int_t)b->bridges, "frames", (json_int_t)b->frames, "packets",
 	    (json_int_t)b->packets, "renditions", outs);
 	/* flat, for caasctl's table */
 	json_object_set_new(o, "bridge_joins",

@@ -341,6 +341,14 @@ void dp_rec_queue(struct dp_ctx *dp, struct dp_dev *dev, struct rte_mbuf *m, uin
 /* Hand the batch to the ring; at the end of every poll. */
 void dp_rec_flush(struct dp_ctx *dp);
 
+/* dp_call.c: an operation for a thread fed by ring (the recorder, a transcode worker), from
+ * the control thread: enqueue item (esize bytes), waiting for room, then wait until the thread
+ * sets *done; 1 ms steps, wait_ms at most each. 0, -EBUSY (the ring stayed full) or -ETIMEDOUT
+ * (no answer: the thread still owns what the item points to, so the caller must not free it);
+ * err names who. */
+int dp_ring_call(struct rte_ring *ring, void *item, unsigned esize, atomic_bool *done,
+                 unsigned wait_ms, const char *who, char *err, size_t errlen);
+
 /* dp_stream.c */
 void dp_stream_init(struct dp_ctx *dp, struct dp_dev *dev);
 void dp_stream_release(struct dp_ctx *dp, struct dp_stream *st);

@@ -393,16 +393,11 @@ void dp_bridge_packet(struct dp_ctx *dp, struct dp_stream *st, struct rte_mbuf *
 			if (!(flags & DP_TC_F_KF_START))
 				continue; /* its first packet is the start of the fresh IDR */
 			sub->bridge_wait_idr = false;
-			if (!sub->started) {
-				/* The bridge carries the source's timestamps: this offset holds
-				 * for the source's packets after the splice too. */
-				sub->ts_off = (uint32_t)rte_rand() - h.ts;
-				sub->started = true;
-			}
-			sub->seq_off = (uint16_t)(sub->last_out_seq + 1 - h.seq);
-			if (!sub->stats.packets)
-				sub->seq_off = (uint16_t)(rte_rand() - h.seq);
-			sub->src_gen = st->src_gen;
+			/* Its numbering starts here. The bridge carries the source's
+			 * timestamps, so the offset holds for the source's packets after the
+			 * splice too. (A bridging subscriber was paused until now: never
+			 * started.) */
+			rebase(st, sub, h.seq, h.ts);
 		}
 		sub_send(dp, sub, m, false);
 		sub->stats.bridge_packets++;

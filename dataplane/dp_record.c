@@ -260,7 +260,6 @@ static int rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_
 {
 	struct dp_rec_call *call = calloc(1, sizeof(*call));
 	struct dp_rec_item it = {.h = h, .type = (uint8_t)op};
-	struct timespec tick = {.tv_nsec = 1000000};
 	int rc;
 
 	if (!call) {
@@ -269,24 +268,13 @@ static int rec_call(struct dp_recorder *r, struct dp_rec_handle *h, enum dp_rec_
 	}
 	it.call = call;
 	call->tune = tune;
-	/* The ring is shared with the dataplane; wait for room rather than drop an operation. */
-	for (int i = 0; rte_ring_enqueue_elem(r->ring, &it, sizeof(it)); i++) {
-		if (i == CALL_WAIT_MS) {
-			free(call);
-			snprintf(err, errlen, "the recorder ring stays full");
-			return -EBUSY;
-		}
-		nanosleep(&tick, NULL);
-	}
-	for (int i = 0; !atomic_load_explicit(&call->done, memory_order_acquire); i++) {
-		if (i == CALL_WAIT_MS) {
-			/* The recorder still owns the call: leave it (a few bytes) rather than
-			 * free what it will write to. */
-			snprintf(err, errlen, "the recorder did not answer within %d s",
-			         CALL_WAIT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		nanosleep(&tick, NULL);
+	rc = dp_ring_call(r->ring, &it, sizeof(it), &call->done, CALL_WAIT_MS, "the recorder", err,
+	                  errlen);
+	if (rc == -ETIMEDOUT)
+		return rc; /* the recorder still owns the call: leave it (a few bytes) */
+	if (rc) {
+		free(call);
+		return rc;
 	}
 	rc = call->rc;
 	if (rc)

@@ -66,8 +66,8 @@ static void deliver(struct dp_ctx *dp, struct rte_mbuf *m, const struct net_addr
 	bool rtcp = dev->rtcp_mux ? rtp_is_rtcp(payload, len) : dport == dev->rtcp_port;
 	if (rtcp) {
 		/* From the camera or from one of the stream's experts: the stream knows which. */
-		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed) &&
-		    dev->st.have_ssrc && net_addr_eq(&dev->st.cam, src))
+		if (atomic_load_explicit(&dev->rec_on, memory_order_relaxed) && dev->st.have_ssrc &&
+		    net_addr_eq(&dev->st.cam, src))
 			dp_rec_queue(dp, dev, m, off, len, REC_JNL_T_RTCP,
 			             teid ? REC_JNL_F_GTPU : 0);
 		dp_stream_rtcp(dp, &dev->st, payload, len, src, sport);

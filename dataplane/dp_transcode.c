@@ -286,11 +286,12 @@ static int bridge_ready(struct dp_tc_sess *s)
 
 	if (tc_session_picture(s->tc, &width, &height))
 		return -ENODATA;
-	struct tc_rendition_spec spec = {
-	    .height = height & ~1,
-	    .kbps = (int)(s->kbps > BRIDGE_MIN_KBPS ? s->kbps : BRIDGE_MIN_KBPS),
-	    .codec = s->codec,
-	    .encoder = b->encoder[0] ? b->encoder : NULL};
+	unsigned kbps = atomic_load_explicit(&s->kbps, memory_order_relaxed);
+	struct tc_rendition_spec spec = {.height = height & ~1,
+	                                 .kbps =
+	                                     (int)(kbps > BRIDGE_MIN_KBPS ? kbps : BRIDGE_MIN_KBPS),
+	                                 .codec = s->codec,
+	                                 .encoder = b->encoder[0] ? b->encoder : NULL};
 	/* Opening an encoder costs tens of milliseconds of CPU: only for a new size, or a rate
 	 * that moved by half. */
 	if (b->rid >= 0 &&
@@ -334,7 +335,7 @@ static void bridge_poll(struct tc_worker *w, struct dp_tc_sess *s, bool refresh)
 	} else if (!want && b->active) {
 		tc_rendition_set_active(s->tc, b->rid, false);
 		b->active = false;
-	} else if (!b->active && refresh && s->kbps &&
+	} else if (!b->active && refresh && atomic_load_explicit(&s->kbps, memory_order_relaxed) &&
 	           atomic_load_explicit(&s->bridge_armed, memory_order_relaxed)) {
 		bridge_ready(s);
 	}
@@ -359,7 +360,8 @@ static void requests_poll(struct tc_worker *w)
 		bridge_poll(w, s, refresh);
 		for (int r = 0; r < TC_MAX_RENDITIONS; r++) {
 			struct dp_tc_out *o = s->outs[r];
-			if (o && atomic_exchange(&o->idr_req, false))
+			if (o && atomic_load_explicit(&o->idr_req, memory_order_relaxed) &&
+			    atomic_exchange(&o->idr_req, false))
 				tc_rendition_force_idr(s->tc, r);
 		}
 		if (!refresh)
@@ -429,20 +431,7 @@ static void deliver(struct tc_worker *w, struct dp_tc_sess *s, struct rte_mbuf *
 		rte_pktmbuf_free(m);
 		return;
 	}
-	s->rate_bytes += h.payload_len;
-	if (t_ns - s->rate_ns >= 1000 * DP_MS) {
-		if (s->rate_ns) {
-			/* Smoothed over a few seconds: a keyframe makes one second look twice
-			 * as heavy as the next. */
-			uint32_t k = (uint32_t)(s->rate_bytes * 8 * 1000000 / (t_ns - s->rate_ns));
-			s->kbps = s->kbps ? (3 * s->kbps + k) / 4 : k;
-		}
-		s->rate_ns = t_ns;
-		s->rate_bytes = 0;
-	}
-	uint64_t broken = s->depkt.stats.broken;
 	n = h26x_depkt_push(&s->depkt, h.seq, h.ts, h.marker, h.payload, h.payload_len, aus);
-	s->depkt_broken += s->depkt.stats.broken - broken;
 	rte_pktmbuf_free(m); /* the depacketizer copied what it needs */
 	for (int i = 0; i < n; i++)
 		on_au(w, s, &aus[i], t_ns);
@@ -667,26 +656,15 @@ static int call(struct dp_transcoder *t, unsigned worker, struct dp_tc_sess *s, 
                 struct tc_call *c, char *err, size_t errlen)
 {
 	struct tc_item it = {.s = s, .op = (uint8_t)op, .call = c};
-	struct timespec tick = {.tv_nsec = 1000000};
-	struct tc_worker *w = &t->w[worker];
+	char who[32];
+	int rc;
 
+	snprintf(who, sizeof(who), "transcode worker %u", worker);
 	atomic_store(&c->done, false);
-	for (int i = 0; rte_ring_enqueue_elem(w->in, &it, sizeof(it)); i++) {
-		if (i == CALL_WAIT_MS) {
-			snprintf(err, errlen, "transcode worker %u: its ring stays full", worker);
-			return -EBUSY;
-		}
-		nanosleep(&tick, NULL);
-	}
-	for (int i = 0; !atomic_load_explicit(&c->done, memory_order_acquire); i++) {
-		if (i == CALL_WAIT_MS) {
-			/* c is the caller's: it must outlive the call, so the caller leaks it. */
-			snprintf(err, errlen, "transcode worker %u did not answer within %d s",
-			         worker, CALL_WAIT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		nanosleep(&tick, NULL);
-	}
+	rc = dp_ring_call(t->w[worker].in, &it, sizeof(it), &c->done, CALL_WAIT_MS, who, err,
+	                  errlen);
+	if (rc)
+		return rc;
 	if (c->rc)
 		snprintf(err, errlen, "%s", c->err[0] ? c->err : strerror(-c->rc));
 	return c->rc;

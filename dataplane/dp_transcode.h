@@ -75,15 +75,14 @@ struct dp_tc_sess {
 	uint32_t last_rtp_ts;
 	int64_t last_pts;
 	struct dp_tc_out *outs[TC_MAX_RENDITIONS]; /* by rendition id */
-	uint64_t rate_bytes, rate_ns;
-	uint32_t kbps; /* the source's, measured over the last second */
+	atomic_uint kbps; /* control: the source's rate, as stream list shows it */
 	/* shared: what the decoder has done, for the dataplane's join decision */
 	atomic_uint decoded_ts; /* RTP timestamp of the last access unit decoded */
 	atomic_bool decoding;   /* a picture was decoded since the session opened */
 	atomic_bool
 	    bridge_armed; /* control: the join bridge may be asked for: keep its encoder open */
 	/* the worker's counters */
-	uint64_t packets, aus, late_aus, dropped_aus, decode_errors, depkt_broken;
+	uint64_t packets, aus, late_aus, dropped_aus, decode_errors;
 };
 
 struct dp_transcoder;

@@ -481,6 +481,8 @@ int tc_rendition_encode_last(struct tc_session *s, int id, tc_output_fn out, voi
 
 	if (id < 0 || id >= TC_MAX_RENDITIONS || !s->r[id].used)
 		return -EINVAL;
+	if (s->flushed)
+		return -EPIPE; /* the encoders are drained: as tc_session_feed() */
 	if (!s->last->buf[0])
 		return -ENODATA;
 	r = &s->r[id];

@@ -90,7 +90,8 @@ void tc_session_stats(const struct tc_session *s, struct tc_stats *st);
 void tc_rendition_set_active(struct tc_session *s, int rendition_id, bool active);
 
 /* Encode the last decoded picture now, as an IDR (parameter sets in band), for the rendition:
- * a current picture for someone who joins between frames. -ENODATA before the first picture. */
+ * a current picture for someone who joins between frames. -ENODATA before the first picture,
+ * -EPIPE after tc_session_flush(). */
 int tc_rendition_encode_last(struct tc_session *s, int rendition_id, tc_output_fn out, void *arg);
 
 /* While set, decoded frames go to no encoder: each active rendition counts them in skipped[]

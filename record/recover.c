@@ -302,29 +302,34 @@ static size_t ts_keep(const struct map *m, char *note, size_t cap)
 		return 0;
 	while (end + TS_PKT <= len && b[end] == TS_SYNC)
 		end += TS_PKT;
-	if (end == len) /* whole packets to the end: kept, if a player can show anything */
-		return ts_has_pes(b, ts_unfinished_pes(b, len)) ? len : 0;
-	if (!end && b[0] != TS_SYNC) {
-		snprintf(note, cap, "not MPEG-TS (no sync byte at offset 0): kept as is");
-		return len;
+	bool whole = end == len;
+	if (!whole) {
+		if (!end && b[0] != TS_SYNC) {
+			snprintf(note, cap, "not MPEG-TS (no sync byte at offset 0): kept as is");
+			return len;
+		}
+		bool zeros = all_zero(b + end, len - end);
+		if (len - end >= TS_PKT && !zeros) {
+			snprintf(note, cap,
+			         "sync lost at offset %zu with data after it: kept as is", end);
+			return len;
+		}
+		/* A packet torn into zeros still reads as a whole synced packet: its end is
+		 * zeros. */
+		if (zeros && end && !b[end - 1])
+			end -= TS_PKT;
 	}
-	bool zeros = all_zero(b + end, len - end);
-	if (len - end >= TS_PKT && !zeros) {
-		snprintf(note, cap, "sync lost at offset %zu with data after it: kept as is", end);
-		return len;
-	}
-	/* A packet torn into zeros still reads as a whole synced packet: its end is zeros. */
-	if (zeros && end && !b[end - 1])
-		end -= TS_PKT;
-	/* Whole frames only: a decoder would choke on the torn last one. */
+	/* Where the first frame still open starts. Before it there must be a whole frame, or
+	 * there is nothing a player could show (the crash came as the chunk's first frame was
+	 * being written): the file goes, the journal holds the packets. */
 	cut = ts_unfinished_pes(b, end);
-	if (!ts_has_pes(b, cut ? cut : end)) {
-		/* Not one whole frame (the crash came as the chunk's first frame was being
-		 * written): nothing a player could show. The journal holds the packets. */
+	if (!ts_has_pes(b, cut)) {
 		snprintf(note, cap, "no whole frame");
 		return 0;
 	}
-	return cut ? cut : end;
+	/* Whole packets to the end: kept (nothing says the last frame is not whole). Torn: whole
+	 * frames only, a decoder would choke on the torn last one. */
+	return whole ? len : cut;
 }
 
 /* --- one file --------------------------------------------------------------------------------- */
