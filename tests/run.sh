@@ -2,7 +2,7 @@
 # Runs every test CAAS Edge has and prints one closing line: "N passed, N failed".
 #   unit        cmocka tests, normal build and ASan+UBSan build (TAP output, one line a case)
 #   integration tests/integration/*.sh: real processes (FFmpeg, caasd...), one line a check
-#   san-lab     the lab scripts of caasd's threads (transcode workers, recorder, help), again
+#   san-lab     the lab scripts of caasd's threads (transcode workers, bridge, help), again
 #               with caasd built with ASan+UBSan: their checks, and no sanitizer report
 #   fuzz        each libFuzzer target, a short seeded run (FUZZ_SECONDS each, default 10)
 # Exits non-zero if anything failed or if nothing ran.
@@ -65,7 +65,7 @@ for t in tests/integration/*.sh; do
 	[ -x "$t" ] && run_tap "integration/$(basename "$t" .sh)" "$t"
 done
 echo "== lab scripts, caasd with ASan+UBSan"
-for t in caasd_transcode caasd_bridge caasd_transcode_loss caasd_transcode_churn caasd_help caasd_record; do
+for t in caasd_transcode caasd_bridge caasd_transcode_loss caasd_transcode_churn caasd_help; do
 	[ -x build/san/caasd ] && run_tap "san-lab/$t" tests/san_lab.sh "tests/integration/$t.sh"
 done
 echo "== fuzz smoke runs (${FUZZ_SECONDS:=10} s each)"
